@@ -1,0 +1,51 @@
+# The two commands of the README: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+DB := data/visitors.duckdb
+RAW_DIR := data/raw
+DEMO_ROWS ?= 200000
+
+.PHONY: run test install browser lint demo-data load clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is needed (set PYTHON=...)")'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Debian's Chromium for the browser tests; never a browser download.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk; \
+		else echo "Debian's chromium is missing: sudo apt-get install chromium fonts-noto-cjk"; exit 1; fi; }
+
+# Demo data only when there is no raw export and no store yet.
+demo-data: install
+	@if [ ! -e $(DB) ] && [ -z "$$(ls $(RAW_DIR) 2>/dev/null | grep -E '\.(csv|jsonl)(\.gz)?$$')" ]; then \
+		$(PY) -m etl generate --rows $(DEMO_ROWS) --end $$(TZ=Asia/Seoul date +%F) --out $(RAW_DIR)/demo.csv; fi
+
+# Loading again is harmless: a file already loaded is skipped by its hash.
+load: demo-data
+	@files="$$(ls $(RAW_DIR)/*.csv $(RAW_DIR)/*.jsonl $(RAW_DIR)/*.gz 2>/dev/null)"; \
+		if [ -n "$$files" ]; then $(PY) -m etl load $$files --db $(DB); fi
+	$(PY) -m etl batches --db $(DB)
+
+run: load
+	@if [ -f dashboard/app.py ]; then \
+		$(PY) -m streamlit run dashboard/app.py --server.port 8501 --server.headless true; \
+	else echo "The store is ready at $(DB); the dashboard is not built yet."; fi
+
+test: install browser
+	$(PY) -m pytest -n 2
+
+lint: install
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -1,0 +1,1 @@
+"""The writer: turns raw form exports into the anonymized DuckDB store."""

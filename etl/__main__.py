@@ -1,0 +1,175 @@
+"""Command line of the ETL: generate, load, batches, remove-batch.
+
+A thin layer over etl.load, etl.publish and etl.generate. Every message it
+prints names files, rows and reasons, never a value from a raw file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from contextlib import ExitStack
+from datetime import date
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+
+from etl.contract import DEFAULT_STORE
+from etl.errors import EtlError
+from etl.load import FileResult, load, remove_batch
+from etl.publish import read_batches
+
+EXIT_OK, EXIT_FAILED, EXIT_REFUSED = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m etl", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    db_option = argparse.ArgumentParser(add_help=False)
+    db_option.add_argument("--db", type=Path, default=Path(DEFAULT_STORE), help="the store (default: %(default)s)")
+    db_option.add_argument(
+        "--wait", type=float, default=0.0, metavar="SECONDS", help="wait this long for another ETL run to finish"
+    )
+
+    generate = commands.add_parser("generate", help="write a synthetic raw export (demo data)")
+    generate.add_argument("--rows", type=int, default=100_000)
+    generate.add_argument("--seed", type=int, default=42)
+    generate.add_argument("--out", type=Path, default=Path("data/raw/demo.csv"), help=".csv, .jsonl, optionally .gz")
+    generate.add_argument("--start", type=date.fromisoformat, help="first day (default: 3 years before --end)")
+    generate.add_argument("--end", type=date.fromisoformat, help="last day (default: a fixed date, for same bytes)")
+    generate.add_argument("--dirty-share", type=float, default=0.02, help="share of defective rows")
+
+    load_cmd = commands.add_parser("load", parents=[db_option], help="load raw exports into the store")
+    load_cmd.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    load_cmd.add_argument("--rejects", type=Path, help="write file, row number and reason of each rejected row")
+    load_cmd.add_argument(
+        "--purge-source", action="store_true", help="after a successful publish, overwrite and delete each loaded file"
+    )
+
+    commands.add_parser("batches", parents=[db_option], help="list the load batches")
+    remove = commands.add_parser("remove-batch", parents=[db_option], help="take one batch out of the store")
+    remove.add_argument("batch_id", type=int)
+    return parser
+
+
+def _print_results(out: Console, results: list[FileResult], seconds: float) -> None:
+    for result in results:
+        if result.status == "refused":
+            continue
+        if result.status == "skipped":
+            out.print(f"{result.path}: skipped: {result.reason}")
+            continue
+        out.print(
+            f"{result.path}: batch {result.batch_id}: {result.rows_read:,} rows read, "
+            f"{result.rows_loaded:,} loaded, {result.rows_rejected:,} rejected ({result.seconds:.1f} s)"
+        )
+        for reason, count in result.rejected.items():
+            out.print(f"  rejected {reason}: {count:,}")
+        if result.unknown_columns:
+            out.print(f"  columns not loaded (not on the allowlist): {', '.join(result.unknown_columns)}")
+        if result.source_destroyed:
+            out.print("  source file destroyed (overwritten and deleted)")
+    loaded = [r for r in results if r.status == "loaded"]
+    out.print(
+        f"{len(loaded)} file(s) loaded, {sum(r.status == 'skipped' for r in results)} skipped, "
+        f"{sum(r.status == 'refused' for r in results)} refused; "
+        f"{sum(r.rows_loaded for r in loaded):,} rows loaded, {sum(r.rows_rejected for r in loaded):,} rejected "
+        f"in {seconds:.1f} s"
+    )
+
+
+def _load(args: argparse.Namespace, out: Console, err: Console) -> int:
+    started = time.monotonic()
+    with ExitStack() as stack:
+        progress_for = None
+        if out.is_terminal:
+            bar = stack.enter_context(
+                Progress(
+                    TextColumn("{task.description}"),
+                    BarColumn(),
+                    DownloadColumn(),
+                    TransferSpeedColumn(),
+                    TimeRemainingColumn(),
+                    console=out,
+                    transient=True,
+                )
+            )
+
+            def progress_for(path: Path):
+                task = bar.add_task(path.name, total=path.stat().st_size if path.exists() else None)
+                return lambda done, total: bar.update(task, completed=done, total=total)
+
+        results = load(
+            args.paths,
+            args.db,
+            rejects_path=args.rejects,
+            purge_source=args.purge_source,
+            progress_for=progress_for,
+            lock_wait_seconds=args.wait,
+        )
+    for result in results:
+        if result.status == "refused":
+            err.print(f"{result.path}: refused: {result.reason}")
+    _print_results(out, results, time.monotonic() - started)
+    return EXIT_REFUSED if any(r.status == "refused" for r in results) else EXIT_OK
+
+
+def _batches(args: argparse.Namespace, out: Console) -> int:
+    if not args.db.exists():
+        raise EtlError(f"{args.db}: no store here yet; load a raw export first")
+    batches = read_batches(args.db)
+    if not batches:
+        out.print("no batches")
+    for b in batches:
+        destroyed = f", source destroyed {b['source_destroyed_at']}" if b["source_destroyed"] else ""
+        out.print(
+            f"{b['batch_id']}\t{b['file_name']}\t{b['loaded_at']}\t{b['rows_loaded']:,} loaded, "
+            f"{b['rows_rejected']:,} rejected\t{b['first_event_date']}..{b['last_event_date']}\t"
+            f"sha256 {b['content_sha256'][:12]}{destroyed}"
+        )
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    out = Console(highlight=False, soft_wrap=True)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    try:
+        if args.command == "generate":
+            from etl.generate import generate
+
+            summary = generate(
+                args.out, args.rows, args.seed, start=args.start, end=args.end, dirty_share=args.dirty_share
+            )
+            out.print(
+                f"{summary.path}: {summary.rows:,} rows ({summary.dirty_rows:,} defective), "
+                f"{summary.bytes_written:,} bytes in {summary.seconds:.1f} s"
+            )
+            return EXIT_OK
+        if args.command == "load":
+            return _load(args, out, err)
+        if args.command == "batches":
+            return _batches(args, out)
+        if args.command == "remove-batch":
+            batch = remove_batch(args.db, args.batch_id, lock_wait_seconds=args.wait)
+            out.print(
+                f"batch {args.batch_id} ({batch['file_name']}, {batch['rows_loaded']:,} rows) removed from {args.db}"
+            )
+            return EXIT_OK
+    except EtlError as error:
+        err.print(str(error))
+        return EXIT_REFUSED
+    except Exception as error:
+        # a library's own text may quote a raw line: name the kind of failure only
+        err.print(
+            f"{args.command} failed: unexpected {type(error).__name__}; no detail is shown, as it may quote raw data"
+        )
+        return EXIT_FAILED
+    return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,317 @@
+"""Load raw exports into the store: read in memory, aggregate, publish.
+
+Raw rows only ever live in an in-memory DuckDB connection that may not spill
+to disk; what leaves it is counts by cell and, for rejected rows, a row number
+and a reason. Those go into a new store file published by `etl.publish`.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from functools import cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from etl.contract import AGE_BANDS, DIMENSIONS, EARLIEST_BIRTH_YEAR, EARLIEST_EVENT_DATE, TIMEZONE
+from etl.errors import EtlError, FileRefused, describe_duckdb_failure
+from etl.lookups import lookup_tables
+from etl.publish import NewBatch, read_batches, rebuild, store_lock
+from etl.sources import CSV_ERROR_REASONS, OTHER_CSV_ERROR, SourceFile, inspect_source
+
+SQL_DIR = Path(__file__).with_name("sql")
+OLDEST_AGE = 150  # ages above fall outside the bands: the birth year rule already rejects them
+REJECTS_HEADER = ("file", "row", "reason")
+
+# progress(bytes_done, bytes_total) while a file is read
+Progress = Callable[[int, int], None]
+
+
+@cache
+def sql(name: str) -> str:
+    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+
+
+@dataclass
+class FileResult:
+    """What happened to one raw file; every field is safe to print."""
+
+    path: Path
+    status: str  # loaded, skipped (already loaded), refused
+    reason: str | None = None
+    batch_id: int | None = None
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rejected: dict[str, int] = field(default_factory=dict)
+    unknown_columns: tuple[str, ...] = ()
+    seconds: float = 0.0
+    source_destroyed: bool = False
+
+    @property
+    def rows_rejected(self) -> int:
+        return sum(self.rejected.values())
+
+
+@dataclass(frozen=True)
+class Staged:
+    counts: pa.Table  # DIMENSIONS + visits
+    rejects: pa.Table  # row, reason
+    rows_read: int
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 22):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def korea_today() -> date:
+    return datetime.now(ZoneInfo(TIMEZONE)).date()
+
+
+def staging_connection() -> duckdb.DuckDBPyConnection:
+    """An in-memory connection for raw rows, with spilling to disk switched off.
+
+    With no temp directory DuckDB fails a query rather than write raw values
+    to a spill file; the aggregation keeps memory small, so it never has to.
+    """
+    con = duckdb.connect(":memory:", config={"temp_directory": ""})
+    con.execute("set TimeZone = ?", [TIMEZONE])
+    for table, spellings in lookup_tables().items():
+        con.execute(f"create table {table} (spelling varchar primary key, code varchar not null)")
+        con.executemany(f"insert into {table} values (?, ?)", list(spellings.items()))
+    con.execute("create table age_lookup (age integer primary key, age_group varchar not null)")
+    con.executemany(
+        "insert into age_lookup values (?, ?)",
+        [
+            (age, label)
+            for label, low, high in AGE_BANDS
+            for age in range(low, (OLDEST_AGE if high is None else high) + 1)
+        ],
+    )
+    # a submission a day ahead of Korea's calendar is clock skew; further is corruption
+    con.execute(
+        "create table load_params as select ?::date as earliest_event_date, ?::date as latest_event_date, "
+        "?::date as earliest_birth_date",
+        [EARLIEST_EVENT_DATE, korea_today() + timedelta(days=1), date(EARLIEST_BIRTH_YEAR, 1, 1)],
+    )
+    return con
+
+
+def _run_with_progress(con: duckdb.DuckDBPyConnection, query: str, total: int, progress: Progress | None) -> None:
+    """Run a query, reporting DuckDB's progress as bytes of the file read."""
+    if progress is None:
+        con.execute(query)
+        return
+    failure: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            con.execute(query)
+        except BaseException as error:  # handed to the caller's thread below
+            failure.append(error)
+
+    worker = threading.Thread(target=work, daemon=True)
+    worker.start()
+    while worker.is_alive():
+        worker.join(0.2)
+        percent = con.query_progress()
+        if percent and percent > 0:
+            progress(int(total * min(percent, 100.0) / 100), total)
+    progress(total, total)
+    if failure:
+        raise failure[0]
+
+
+def stage(source: SourceFile, progress: Progress | None = None) -> Staged:
+    """Read one raw file in memory and reduce it to counts by cell and rejected row numbers."""
+    con = staging_connection()
+    try:
+        con.execute(f"create temp view raw_source as {source.relation_sql()}")
+        con.execute(f"create temp view staged as {sql('staging')}")
+        try:
+            _run_with_progress(
+                con, f"create temp table file_counts as {sql('counts')}", source.path.stat().st_size, progress
+            )
+        except duckdb.Error as error:
+            raise FileRefused(source.path, describe_duckdb_failure(error)) from None
+        counts = con.sql(
+            f"select {', '.join(DIMENSIONS)}, visits from file_counts where reject_reason is null"
+        ).to_arrow_table()
+        # DuckDB counts a line of the file; a reader counts rows after the header
+        con.execute(
+            "create temp table reader_rejects as "
+            "select line - ? as row_no, any_value(error_type::varchar) as error_type "
+            "from csv_rejects group by all",
+            [source.header_lines],
+        )
+        reasons = ", ".join(f"('{error}', '{reason}')" for error, reason in CSV_ERROR_REASONS.items())
+        # rows the reader skipped leave gaps that the rows after them must count
+        rejects = con.sql(
+            f"""
+            with reader_reasons(error_type, reason) as (values {reasons}),
+            numbered as (
+                select row_no, row_no - row_number() over (order by row_no) as good_before,
+                    row_number() over (order by row_no) as skipped_so_far
+                from reader_rejects
+            ),
+            steps as (
+                select good_before, max(skipped_so_far) as skipped from numbered group by good_before
+            ),
+            query_rejects as (
+                select file_counts.row_no + coalesce(steps.skipped, 0) as row_no, file_counts.reject_reason as reason
+                from file_counts asof left join steps on file_counts.row_no > steps.good_before
+                where file_counts.reject_reason is not null
+            )
+            select row_no as row, coalesce(reader_reasons.reason, ?) as reason
+            from reader_rejects left join reader_reasons using (error_type)
+            union all
+            select row_no, reason from query_rejects
+            order by row
+            """,
+            params=[OTHER_CSV_ERROR],
+        ).to_arrow_table()
+        rows_read = con.execute(
+            "select coalesce(sum(visits), 0) + (select count(*) from reader_rejects) from file_counts"
+        ).fetchone()[0]
+        return Staged(counts, rejects, int(rows_read))
+    finally:
+        con.close()
+
+
+def _destroy(path: Path) -> None:
+    """Overwrite a file with zeros, flush it to disk, then unlink it."""
+    size = path.stat().st_size
+    zeros = bytes(1 << 20)
+    with path.open("r+b") as handle:
+        written = 0
+        while written < size:
+            written += handle.write(zeros[: min(len(zeros), size - written)])
+        handle.flush()
+        os.fsync(handle.fileno())
+    path.unlink()
+
+
+def write_rejects(path: Path, results: Sequence[tuple[FileResult, pa.Table]]) -> None:
+    """The reject report: file, row number and reason for each rejected row; never a value."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(REJECTS_HEADER)
+        for result, rejects in results:
+            for batch in rejects.to_batches(max_chunksize=100_000):
+                rows = batch.column("row").to_pylist()
+                reasons = batch.column("reason").to_pylist()
+                writer.writerows((result.path.name, row, reason) for row, reason in zip(rows, reasons, strict=True))
+
+
+def load(
+    paths: Sequence[Path],
+    db: Path,
+    *,
+    rejects_path: Path | None = None,
+    purge_source: bool = False,
+    progress_for: Callable[[Path], Progress | None] | None = None,
+    lock_wait_seconds: float = 0.0,
+) -> list[FileResult]:
+    """Load raw files into the store at `db`, one batch per file, in one atomic publish.
+
+    A refused file is reported and skipped; the others still load. Nothing is
+    purged unless the publish succeeded.
+    """
+    db = Path(db)
+    results: list[FileResult] = []
+    staged_batches: list[tuple[FileResult, NewBatch]] = []
+    report: list[tuple[FileResult, pa.Table]] = []
+    with store_lock(db, lock_wait_seconds):
+        known = {batch["content_sha256"]: batch["batch_id"] for batch in read_batches(db)}
+        for raw_path in paths:
+            path = Path(raw_path)
+            started = time.monotonic()
+            result = FileResult(path, "refused")
+            results.append(result)
+            try:
+                source = inspect_source(path)
+                result.unknown_columns = source.unknown_columns
+                digest = file_sha256(path)
+                if digest in known:
+                    result.status, result.batch_id = "skipped", known[digest]
+                    result.reason = f"already loaded as batch {known[digest]}"
+                    continue
+                staged = stage(source, progress_for(path) if progress_for else None)
+                if staged.rows_read == 0:
+                    raise FileRefused(path, "no data rows (a header only)")
+            except FileRefused as refused:
+                result.reason = refused.reason
+                continue
+            finally:
+                result.seconds = time.monotonic() - started
+            known[digest] = -1  # the same content twice in one run loads once
+            rejected = staged.rejects.group_by("reason").aggregate([("row", "count")]).to_pylist()
+            result.status = "loaded"
+            result.rows_read = staged.rows_read
+            result.rejected = {
+                item["reason"]: item["row_count"] for item in sorted(rejected, key=lambda r: r["reason"])
+            }
+            result.rows_loaded = staged.rows_read - result.rows_rejected
+            dates = staged.counts.column("event_date")
+            log = {
+                "file_name": path.name,
+                "content_sha256": digest,
+                "file_format": source.label,
+                "loaded_at": datetime.now(UTC),
+                "rows_read": result.rows_read,
+                "rows_loaded": result.rows_loaded,
+                "rows_rejected": result.rows_rejected,
+                "first_event_date": pc.min(dates).as_py(),
+                "last_event_date": pc.max(dates).as_py(),
+                "source_destroyed": False,
+            }
+            staged_batches.append((result, NewBatch(log, staged.counts)))
+            report.append((result, staged.rejects))
+        if rejects_path is not None:
+            write_rejects(rejects_path, report)
+        if not staged_batches:
+            return results
+        ids = rebuild(db, add=[batch for _, batch in staged_batches])
+        for (result, _), batch_id in zip(staged_batches, ids, strict=True):
+            result.batch_id = batch_id
+        if purge_source:
+            destroyed, failures = {}, []
+            for result, _ in staged_batches:
+                try:
+                    _destroy(result.path)
+                except OSError as error:
+                    failures.append(
+                        f"{result.path}: loaded as batch {result.batch_id}, but not destroyed ({error.strerror})"
+                    )
+                    continue
+                result.source_destroyed = True
+                destroyed[result.batch_id] = datetime.now(UTC)
+            if destroyed:
+                rebuild(db, destroyed=destroyed)
+            if failures:
+                raise EtlError("; ".join(failures))
+    return results
+
+
+def remove_batch(db: Path, batch_id: int, *, lock_wait_seconds: float = 0.0) -> dict[str, object]:
+    """Take one batch's counts out of the store; returns its log row."""
+    with store_lock(db, lock_wait_seconds):
+        batches = {batch["batch_id"]: batch for batch in read_batches(db)}
+        if batch_id not in batches:
+            raise EtlError(f"{db}: there is no batch {batch_id}")
+        rebuild(db, remove_ids={batch_id})
+        return batches[batch_id]

@@ -1,0 +1,181 @@
+"""Spellings people and the back office use, mapped to the store's codes.
+
+Each table is a plain dict from a normalized spelling (see `normalize_key`)
+to a code; the load joins them in SQL, so the SQL key expression and
+`normalize_key` must agree.
+"""
+
+from __future__ import annotations
+
+import gettext
+from functools import cache
+
+import pycountry
+
+from etl.contract import FEATURES, GENDERS, UNKNOWN
+
+
+def normalize_key(value: str) -> str:
+    """The lookup key of a raw value: trimmed, lower case, single spaces.
+
+    Mirrors `KEY_SQL` in the staging SQL, which is what runs on real data.
+    """
+    return " ".join(value.split()).lower()
+
+
+FEATURE_SPELLINGS: dict[str, str] = {
+    "free_estimate": "free_estimate",
+    "free estimate": "free_estimate",
+    "free-estimate": "free_estimate",
+    "freeestimate": "free_estimate",
+    "estimate": "free_estimate",
+    "무료견적": "free_estimate",
+    "무료 견적": "free_estimate",
+    "self_diagnosis": "self_diagnosis",
+    "self diagnosis": "self_diagnosis",
+    "self-diagnosis": "self_diagnosis",
+    "selfdiagnosis": "self_diagnosis",
+    "자가진단": "self_diagnosis",
+    "자가 진단": "self_diagnosis",
+    "coupon": "coupon",
+    "coupons": "coupon",
+    "쿠폰": "coupon",
+}
+
+GENDER_SPELLINGS: dict[str, str] = {
+    "f": "female",
+    "female": "female",
+    "woman": "female",
+    "w": "female",
+    "여": "female",
+    "여성": "female",
+    "여자": "female",
+    "m": "male",
+    "male": "male",
+    "man": "male",
+    "남": "male",
+    "남성": "male",
+    "남자": "male",
+    "o": "other",
+    "x": "other",
+    "other": "other",
+    "non-binary": "other",
+    "nonbinary": "other",
+    "기타": "other",
+}
+
+# Names people type that neither ISO 3166 nor its Korean translation spell out.
+COUNTRY_ALIASES: dict[str, str] = {
+    "usa": "US",
+    "u.s.": "US",
+    "u.s.a.": "US",
+    "america": "US",
+    "united states of america": "US",
+    "uk": "GB",
+    "u.k.": "GB",
+    "great britain": "GB",
+    "britain": "GB",
+    "england": "GB",
+    "scotland": "GB",
+    "wales": "GB",
+    "russia": "RU",
+    "vietnam": "VN",
+    "south korea": "KR",
+    "korea": "KR",
+    "republic of korea": "KR",
+    "north korea": "KP",
+    "taiwan": "TW",
+    "hong kong sar": "HK",
+    "macau": "MO",
+    "macao sar": "MO",
+    "iran": "IR",
+    "laos": "LA",
+    "syria": "SY",
+    "moldova": "MD",
+    "bolivia": "BO",
+    "venezuela": "VE",
+    "tanzania": "TZ",
+    "czech republic": "CZ",
+    "turkey": "TR",
+    "türkiye": "TR",
+    "uae": "AE",
+    "brunei": "BN",
+    "micronesia": "FM",
+    "palestine": "PS",
+    "vatican": "VA",
+    "ivory coast": "CI",
+    "cape verde": "CV",
+    "holland": "NL",
+    "한국": "KR",
+    "대한민국": "KR",
+    "남한": "KR",
+    "북한": "KP",
+    "러시아": "RU",
+    "미국": "US",
+    "영국": "GB",
+    "대만": "TW",
+    "타이완": "TW",
+    "마카오": "MO",
+    "베트남": "VN",
+    "몽골": "MN",
+    "중국": "CN",
+    "일본": "JP",
+    "태국": "TH",
+    "필리핀": "PH",
+    "인도네시아": "ID",
+    "말레이시아": "MY",
+    "싱가포르": "SG",
+    "캐나다": "CA",
+    "호주": "AU",
+    "오스트레일리아": "AU",
+    "뉴질랜드": "NZ",
+    "독일": "DE",
+    "프랑스": "FR",
+    "카자흐스탄": "KZ",
+    "우즈베키스탄": "UZ",
+    "키르기스스탄": "KG",
+    "아랍에미리트": "AE",
+    "사우디아라비아": "SA",
+    "이란": "IR",
+    "인도": "IN",
+}
+
+
+@cache
+def _korean() -> gettext.NullTranslations:
+    return gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=["ko"], fallback=True)
+
+
+def korean_country_name(alpha_2: str) -> str:
+    """pycountry's Korean name of a country, or its English name if untranslated."""
+    country = pycountry.countries.get(alpha_2=alpha_2)
+    if country is None:
+        return alpha_2
+    return _korean().gettext(country.name)
+
+
+@cache
+def country_spellings() -> dict[str, str]:
+    """Every spelling we recognize (codes, English and Korean names, aliases) -> alpha-2."""
+    spellings: dict[str, str] = {}
+    for country in pycountry.countries:
+        code = country.alpha_2
+        names = [country.alpha_2, country.alpha_3, country.name]
+        names += [getattr(country, attr) for attr in ("common_name", "official_name") if hasattr(country, attr)]
+        names += [_korean().gettext(country.name)]
+        for name in names:
+            spellings.setdefault(normalize_key(name), code)
+    # Aliases win over generated names: they are what people actually mean.
+    spellings.update(COUNTRY_ALIASES)
+    return spellings
+
+
+def lookup_tables() -> dict[str, dict[str, str]]:
+    """The lookup tables the staging SQL joins, by table name."""
+    assert set(FEATURE_SPELLINGS.values()) == set(FEATURES)
+    assert set(GENDER_SPELLINGS.values()) <= set(GENDERS) - {UNKNOWN}
+    return {
+        "feature_lookup": FEATURE_SPELLINGS,
+        "gender_lookup": GENDER_SPELLINGS,
+        "country_lookup": country_spellings(),
+    }

@@ -1,0 +1,172 @@
+"""Build the store and publish it atomically.
+
+DuckDB allows one writer or many readers on a file, never both, so the store
+is never changed in place: every change builds a new file next to it from the
+old one, checkpoints and closes it, and `os.replace`s it over the old one. A
+reader sees the old store or the new one, never half of either, and a crash at
+any point leaves the old store as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from etl.contract import DIMENSIONS, STORE_TABLES, TIMEZONE
+from etl.errors import EtlError, StoreBusy
+
+TEMP_MARK = ".building-"
+
+
+@dataclass(frozen=True)
+class NewBatch:
+    """One file's contribution: its log row (without batch_id) and its counts by cell."""
+
+    log: dict[str, object]
+    counts: pa.Table  # the DIMENSIONS columns and visits
+
+
+def lock_path(db: Path) -> Path:
+    return db.with_name(db.name + ".lock")
+
+
+@contextlib.contextmanager
+def store_lock(db: Path, wait_seconds: float = 0.0) -> Iterator[None]:
+    """Hold the writer's lock of a store: one ETL run at a time, so counts are never doubled or lost."""
+    db.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path(db), "a+") as handle:
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise StoreBusy(
+                        f"{db}: another ETL run is changing this store; try again when it has finished"
+                    ) from None
+                time.sleep(0.2)
+        try:
+            remove_stale_builds(db)
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def remove_stale_builds(db: Path) -> None:
+    """Remove half-built stores left by a crashed run (they hold counts only, never raw data)."""
+    for leftover in db.parent.glob(db.name + TEMP_MARK + "*"):
+        leftover.unlink(missing_ok=True)
+
+
+def _create_schema(con: duckdb.DuckDBPyConnection) -> None:
+    for table, columns in STORE_TABLES.items():
+        body = ", ".join(f"{name} {sql_type}" for name, sql_type in columns.items())
+        con.execute(f"create table {table} ({body})")
+
+
+def read_batches(db: Path) -> list[dict[str, object]]:
+    """The batch log of a published store, oldest first, times in Korea time ([] when there is no store)."""
+    if not db.exists():
+        return []
+    with duckdb.connect(str(db), read_only=True) as con:
+        korea_time = f"strftime(timezone('{TIMEZONE}', {{0}}), '%Y-%m-%d %H:%M:%S') as {{0}}"
+        cursor = con.execute(
+            f"select * replace ({korea_time.format('loaded_at')}, {korea_time.format('source_destroyed_at')}) "
+            "from batches order by batch_id"
+        )
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def rebuild(
+    db: Path,
+    *,
+    add: list[NewBatch] = (),
+    remove_ids: set[int] = frozenset(),
+    destroyed: dict[int, datetime] | None = None,
+) -> list[int]:
+    """Publish a new store: the old one's batches less `remove_ids`, plus `add`.
+
+    `destroyed` marks batches whose source file was destroyed. Returns the ids
+    given to the added batches. The caller holds `store_lock`.
+    """
+    destroyed = destroyed or {}
+    temp = db.with_name(f"{db.name}{TEMP_MARK}{os.getpid()}")
+    temp.unlink(missing_ok=True)
+    try:
+        with duckdb.connect(str(temp)) as con:
+            _create_schema(con)
+            next_id = 1
+            if db.exists():
+                con.execute("attach ? as old (read_only)", [str(db)])
+                kept = "batch_id <> all($removed)"
+                params = {"removed": sorted(remove_ids)}
+                con.execute(f"insert into batches select * from old.batches where {kept}", params)
+                con.execute(
+                    f"insert into batch_counts select * from old.batch_counts where {kept} order by batch_id, event_date",
+                    params,
+                )
+                next_id = con.execute("select coalesce(max(batch_id), 0) + 1 from old.batches").fetchone()[0]
+                con.execute("detach old")
+            new_ids = []
+            for batch in add:
+                batch_id = next_id
+                next_id += 1
+                new_ids.append(batch_id)
+                log = {**batch.log, "batch_id": batch_id}
+                columns = list(STORE_TABLES["batches"])
+                con.execute(
+                    f"insert into batches ({', '.join(columns)}) values ({', '.join('?' for _ in columns)})",
+                    [log.get(column) for column in columns],
+                )
+                con.register("new_counts", batch.counts)
+                con.execute(
+                    f"insert into batch_counts select {batch_id}, {', '.join(DIMENSIONS)}, visits from new_counts "
+                    "order by event_date"
+                )
+                con.unregister("new_counts")
+            for batch_id, when in destroyed.items():
+                con.execute(
+                    "update batches set source_destroyed = true, source_destroyed_at = ? where batch_id = ?",
+                    [when, batch_id],
+                )
+            dims = ", ".join(DIMENSIONS)
+            # sorted by date so that the dashboard's date filters skip whole row groups
+            con.execute(
+                f"insert into visit_counts select {dims}, sum(visits)::bigint from batch_counts "
+                f"group by {dims} order by {dims}"
+            )
+            con.execute("checkpoint")
+        _fsync(temp)
+        os.replace(temp, db)
+        _fsync(db.parent)
+        return new_ids
+    except duckdb.Error as error:
+        raise EtlError(
+            f"{db}: the new store could not be built ({type(error).__name__}); the old store is unchanged"
+        ) from None
+    except OSError as error:
+        raise EtlError(
+            f"{db}: the new store could not be written ({error.strerror}); the old store is unchanged"
+        ) from None
+    finally:
+        temp.unlink(missing_ok=True)
+        Path(str(temp) + ".wal").unlink(missing_ok=True)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

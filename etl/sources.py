@@ -1,0 +1,227 @@
+"""Recognize a raw export and describe how DuckDB should read it.
+
+Only the head of a file is read here, to find its format and which of its
+columns are on the allowlist; the rows themselves are read by DuckDB.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import re
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from etl.contract import KNOWN_RAW_COLUMNS, REQUIRED_COLUMNS, SOURCE_COLUMNS
+from etl.errors import FileRefused
+
+HEAD_BYTES = 1 << 20  # enough for any sane header, and a sample of JSON lines
+JSON_SAMPLE_LINES = 1000
+# JSON Lines are read as single-column text: no valid JSON line holds this
+# raw control character, so it can never split a line into fields.
+LINE_DELIMITER = "\x1e"
+
+# DuckDB's CSV error types -> our reject reasons
+CSV_ERROR_REASONS = {
+    "MISSING COLUMNS": "wrong_field_count",
+    "TOO MANY COLUMNS": "wrong_field_count",
+    "UNQUOTED VALUE": "bad_quoting",
+    "LINE SIZE OVER MAXIMUM": "line_too_long",
+    "INVALID ENCODING": "invalid_encoding",
+    "INVALID UNICODE": "invalid_encoding",
+}
+OTHER_CSV_ERROR = "unreadable_row"
+
+SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+_PRINTABLE_HEADER = re.compile(r"[A-Za-z][A-Za-z0-9_ .\-]{0,39}|[가-힣][가-힣0-9_ ]{0,19}")
+_IDENTIFIER_LIKE = re.compile(r"@|\d{3}")
+
+
+def header_key(name: str) -> str:
+    """Headers match case-insensitively, surrounding spaces ignored."""
+    return name.strip().lower()
+
+
+def printable_header(name: str) -> str:
+    """A header name safe to report: a header row may hold data, not names."""
+    stripped = name.strip()
+    if _PRINTABLE_HEADER.fullmatch(stripped) and not _IDENTIFIER_LIKE.search(stripped):
+        return stripped
+    return "(a header that looks like data, not shown)"
+
+
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A raw export recognized well enough to be read by DuckDB."""
+
+    path: Path
+    file_format: str  # "csv" or "jsonl"
+    compressed: bool
+    # allowlisted column -> CSV column position, or -> JSON key spellings seen
+    csv_positions: dict[str, int]
+    csv_width: int
+    json_keys: dict[str, tuple[str, ...]]
+    unknown_columns: tuple[str, ...]
+
+    @property
+    def label(self) -> str:
+        return self.file_format + (".gz" if self.compressed else "")
+
+    @property
+    def header_lines(self) -> int:
+        """Lines before the first data row, for turning DuckDB's line numbers into row numbers."""
+        return 1 if self.file_format == "csv" else 0
+
+    def relation_sql(self) -> str:
+        """SQL for the view `raw_source`: row_no, parse_error and the allowlisted columns as text.
+
+        Only allowlisted columns are selected; DuckDB skips parsing the rest.
+        Bad rows go to DuckDB's temporary `csv_rejects` table (line numbers and
+        error types are all we ever read from it).
+        """
+        reader_options = (
+            "auto_detect = false, ignore_errors = true, store_rejects = true, "
+            "rejects_table = 'csv_rejects', rejects_scan = 'csv_scans', "
+            f"compression = '{'gzip' if self.compressed else 'none'}'"
+        )
+        path = _sql_string(str(self.path))
+        if self.file_format == "csv":
+            columns = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(self.csv_width))
+            selected = ", ".join(
+                f"c{self.csv_positions[name]} as {name}" if name in self.csv_positions else f"null::varchar as {name}"
+                for name in SOURCE_COLUMNS
+            )
+            return (
+                f"select ordinality as row_no, null::varchar as parse_error, {selected} "
+                f"from read_csv({path}, columns = {{{columns}}}, header = true, delim = ',', quote = '\"', "
+                f"escape = '\"', {reader_options}) with ordinality"
+            )
+        extracted = []
+        for name in SOURCE_COLUMNS:
+            paths = [
+                f"json_extract_string(line, {_sql_string(json_path(key))})" for key in self.json_keys.get(name, ())
+            ]
+            value = f"coalesce({', '.join(paths)})" if paths else "null::varchar"
+            extracted.append(f"case when is_object then {value} end as {name}")
+        return (
+            "select row_no, case when is_object then null else 'invalid_json' end as parse_error, "
+            f"{', '.join(extracted)} "
+            "from (select ordinality as row_no, line, "
+            "coalesce(json_valid(line) and json_type(line) = 'OBJECT', false) as is_object "
+            f"from read_csv({path}, columns = {{'line': 'VARCHAR'}}, header = false, delim = '{LINE_DELIMITER}', "
+            f"quote = '', escape = '', {reader_options}) with ordinality "
+            "where trim(line, E' \\t\\r') <> '')"
+        )
+
+
+def json_path(key: str) -> str:
+    """A JSONPath naming one top-level key exactly (keys here only ever hold letters, _ and spaces)."""
+    return '$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def file_format_of(path: Path) -> tuple[str, bool]:
+    name = path.name.lower()
+    compressed = name.endswith(".gz")
+    stem = name[:-3] if compressed else name
+    for suffix, file_format in SUFFIXES.items():
+        if stem.endswith(suffix):
+            return file_format, compressed
+    raise FileRefused(path, "not a CSV or JSON Lines file (expected .csv, .jsonl, optionally .gz)")
+
+
+def _read_head(path: Path, compressed: bool) -> bytes:
+    try:
+        if path.stat().st_size == 0:
+            raise FileRefused(path, "the file is empty")
+        if not compressed:
+            with path.open("rb") as raw:
+                return raw.read(HEAD_BYTES)
+        with gzip.open(path, "rb") as unzipped:
+            return unzipped.read(HEAD_BYTES)
+    except FileNotFoundError:
+        raise FileRefused(path, "no such file") from None
+    except IsADirectoryError:
+        raise FileRefused(path, "a directory, not a file") from None
+    except PermissionError:
+        raise FileRefused(path, "the file cannot be read (permission denied)") from None
+    except (gzip.BadGzipFile, EOFError, zlib.error, OSError) as error:
+        if compressed:
+            # EOFError here means the head itself is cut short: the file holds less than one block
+            raise FileRefused(path, "corrupt or truncated gzip data") from None
+        raise FileRefused(path, f"the file cannot be read ({type(error).__name__})") from None
+
+
+def _check_text(path: Path, head: bytes) -> str:
+    if not head:
+        raise FileRefused(path, "the file is empty")
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or head[:200].count(b"\x00") > 2:
+        raise FileRefused(path, "not UTF-8 text (UTF-16 or binary content); export it as UTF-8")
+    # bad bytes inside rows are rejected row by row by DuckDB, not here
+    return head.decode("utf-8", errors="ignore").removeprefix("\ufeff")
+
+
+def _match_columns(path: Path, names: list[str]) -> tuple[dict[str, list[int]], tuple[str, ...]]:
+    positions: dict[str, list[int]] = {}
+    unknown: list[str] = []
+    for position, name in enumerate(names):
+        key = header_key(name)
+        if key in SOURCE_COLUMNS:
+            positions.setdefault(key, []).append(position)
+        elif key not in KNOWN_RAW_COLUMNS:
+            unknown.append(printable_header(name))
+    missing = [name for name in REQUIRED_COLUMNS if name not in positions]
+    if missing:
+        raise FileRefused(path, "missing required column " + " and ".join(f"'{name}'" for name in missing))
+    return positions, tuple(dict.fromkeys(unknown))
+
+
+def inspect_source(path: Path) -> SourceFile:
+    """Recognize a raw export from its name and head, or refuse it with a value-free reason."""
+    path = Path(path)
+    file_format, compressed = file_format_of(path)
+    text = _check_text(path, _read_head(path, compressed))
+    if file_format == "csv":
+        try:
+            header = next(csv.reader(io.StringIO(text, newline="")), [])
+        except csv.Error:
+            raise FileRefused(path, "the header row cannot be parsed as CSV") from None
+        if not any(name.strip() for name in header):
+            raise FileRefused(path, "no header row")
+        positions, unknown = _match_columns(path, header)
+        doubled = sorted(name for name, found in positions.items() if len(found) > 1)
+        if doubled:
+            raise FileRefused(
+                path, "the header names " + ", ".join(f"'{name}'" for name in doubled) + " more than once"
+            )
+        return SourceFile(
+            path,
+            file_format,
+            compressed,
+            {name: found[0] for name, found in positions.items()},
+            len(header),
+            {},
+            unknown,
+        )
+    keys_seen: dict[str, None] = {}
+    objects = 0
+    for line in text.splitlines()[:JSON_SAMPLE_LINES]:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict):
+            objects += 1
+            keys_seen.update(dict.fromkeys(str(key) for key in record))
+    if not objects:
+        raise FileRefused(path, "no JSON object in the first lines: not a JSON Lines export")
+    positions, unknown = _match_columns(path, list(keys_seen))
+    keys = list(keys_seen)
+    json_keys = {name: tuple(keys[i] for i in found) for name, found in positions.items()}
+    return SourceFile(path, file_format, compressed, {}, 0, json_keys, unknown)

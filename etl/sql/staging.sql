@@ -1,0 +1,77 @@
+-- Raw text -> typed, normalized rows, one per raw row; nothing here is stored.
+-- Reads the view `raw_source` (row_no, parse_error, submitted_at, feature, gender,
+-- date_of_birth, residing_country: all VARCHAR) and the lookup tables.
+-- Bounds come from the one-row table `load_params`.
+with source as (
+    select * from raw_source
+),
+
+keyed as (
+    select
+        row_no,
+        parse_error,
+        -- values are compared trimmed and in lower case, as lookups.normalize_key does
+        nullif(trim(submitted_at, E' \t\r\n'), '') as submitted_at,
+        nullif(lower(trim(feature, E' \t\r\n')), '') as feature_key,
+        lower(trim(gender, E' \t\r\n')) as gender_key,
+        nullif(trim(date_of_birth, E' \t\r\n'), '') as date_of_birth,
+        lower(trim(residing_country, E' \t\r\n')) as country_key
+    from source
+),
+
+typed as (
+    select
+        keyed.row_no,
+        keyed.parse_error,
+        keyed.submitted_at is not null as has_timestamp,
+        keyed.feature_key is not null as has_feature,
+        -- the session TimeZone is contract.TIMEZONE: a value without offset is
+        -- read as Korea time, and the cast to date gives the Korea calendar date
+        try_cast(keyed.submitted_at as timestamptz)::date as event_date,
+        try_strptime(keyed.date_of_birth, ['%Y-%m-%d', '%Y.%m.%d', '%Y/%m/%d'])::date as birth_date,
+        feature_lookup.code as feature,
+        coalesce(gender_lookup.code, 'unknown') as gender,
+        coalesce(country_lookup.code, 'unknown') as country
+    from keyed
+    left join feature_lookup on feature_lookup.spelling = keyed.feature_key
+    left join gender_lookup on gender_lookup.spelling = keyed.gender_key
+    left join country_lookup on country_lookup.spelling = keyed.country_key
+),
+
+aged as (
+    select
+        typed.*,
+        case
+            -- whole years on the submission date; a birthday later in the year has not come yet
+            when typed.birth_date between load_params.earliest_birth_date and typed.event_date
+                then year(typed.event_date) - year(typed.birth_date)
+                    - (month(typed.event_date) * 100 + day(typed.event_date)
+                        < month(typed.birth_date) * 100 + day(typed.birth_date))::int
+        end as age
+    from typed
+    cross join load_params
+),
+
+staged as (
+    select
+        aged.row_no,
+        aged.event_date,
+        aged.feature,
+        aged.country,
+        aged.gender,
+        coalesce(age_lookup.age_group, 'unknown') as age_group,
+        case
+            when aged.parse_error is not null then aged.parse_error
+            when not aged.has_timestamp then 'missing_submitted_at'
+            when aged.event_date is null then 'bad_submitted_at'
+            when aged.event_date not between load_params.earliest_event_date and load_params.latest_event_date
+                then 'submitted_at_out_of_range'
+            when not aged.has_feature then 'missing_feature'
+            when aged.feature is null then 'unknown_feature'
+        end as reject_reason
+    from aged
+    cross join load_params
+    left join age_lookup on age_lookup.age = aged.age
+)
+
+select * from staged
