@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 
 from etl.contract import AGE_BANDS, DIMENSIONS, EARLIEST_BIRTH_YEAR, EARLIEST_EVENT_DATE, TIMEZONE
 from etl.errors import EtlError, FileRefused, describe_duckdb_failure
-from etl.lookups import lookup_tables
+from etl.lookups import KEY_MACRO_SQL, lookup_tables
 from etl.publish import NewBatch, read_batches, rebuild, store_lock
 from etl.sources import CSV_ERROR_REASONS, OTHER_CSV_ERROR, SourceFile, inspect_source
 
@@ -89,18 +89,19 @@ def staging_connection() -> duckdb.DuckDBPyConnection:
     """
     con = duckdb.connect(":memory:", config={"temp_directory": ""})
     con.execute("set TimeZone = ?", [TIMEZONE])
-    for table, spellings in lookup_tables().items():
-        con.execute(f"create table {table} (spelling varchar primary key, code varchar not null)")
-        con.executemany(f"insert into {table} values (?, ?)", list(spellings.items()))
-    con.execute("create table age_lookup (age integer primary key, age_group varchar not null)")
-    con.executemany(
-        "insert into age_lookup values (?, ?)",
-        [
-            (age, label)
-            for label, low, high in AGE_BANDS
-            for age in range(low, (OLDEST_AGE if high is None else high) + 1)
-        ],
-    )
+    con.execute(KEY_MACRO_SQL)
+    tables = {
+        table: pa.table({"spelling": list(spellings), "code": list(spellings.values())})
+        for table, spellings in lookup_tables().items()
+    }
+    ages = [
+        (age, label) for label, low, high in AGE_BANDS for age in range(low, (OLDEST_AGE if high is None else high) + 1)
+    ]
+    tables["age_lookup"] = pa.table({"age": [age for age, _ in ages], "age_group": [label for _, label in ages]})
+    for table, rows in tables.items():
+        con.register("lookup_rows", rows)
+        con.execute(f"create table {table} as select * from lookup_rows")
+        con.unregister("lookup_rows")
     # a submission a day ahead of Korea's calendar is clock skew; further is corruption
     con.execute(
         "create table load_params as select ?::date as earliest_event_date, ?::date as latest_event_date, "
@@ -147,6 +148,17 @@ def stage(source: SourceFile, progress: Progress | None = None) -> Staged:
             )
         except duckdb.Error as error:
             raise FileRefused(source.path, describe_duckdb_failure(error)) from None
+        # DuckDB cannot tell where a broken quote ends: the rows after it may be
+        # swallowed into one field or split anywhere, so the file is refused whole
+        broken_quote = con.execute(
+            "select min(line) - ? from csv_rejects where error_type = 'UNQUOTED VALUE'", [source.header_lines]
+        ).fetchall()[0][0]
+        if broken_quote is not None:
+            raise FileRefused(
+                source.path,
+                f"the CSV structure is broken near row {broken_quote} (a quote is not closed, or text follows "
+                "a closing quote); no row of it was loaded",
+            )
         counts = con.sql(
             f"select {', '.join(DIMENSIONS)}, visits from file_counts where reject_reason is null"
         ).to_arrow_table()
@@ -185,7 +197,7 @@ def stage(source: SourceFile, progress: Progress | None = None) -> Staged:
         ).to_arrow_table()
         rows_read = con.execute(
             "select coalesce(sum(visits), 0) + (select count(*) from reader_rejects) from file_counts"
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         return Staged(counts, rejects, int(rows_read))
     finally:
         con.close()
@@ -237,6 +249,8 @@ def load(
     report: list[tuple[FileResult, pa.Table]] = []
     with store_lock(db, lock_wait_seconds):
         known = {batch["content_sha256"]: batch["batch_id"] for batch in read_batches(db)}
+        # the same content twice in one run loads once; it has no batch id until the publish
+        loaded_now: dict[str, Path] = {}
         for raw_path in paths:
             path = Path(raw_path)
             started = time.monotonic()
@@ -250,6 +264,10 @@ def load(
                     result.status, result.batch_id = "skipped", known[digest]
                     result.reason = f"already loaded as batch {known[digest]}"
                     continue
+                if digest in loaded_now:
+                    result.status = "skipped"
+                    result.reason = f"same content as {loaded_now[digest]}, loaded in this run"
+                    continue
                 staged = stage(source, progress_for(path) if progress_for else None)
                 if staged.rows_read == 0:
                     raise FileRefused(path, "no data rows (a header only)")
@@ -258,7 +276,7 @@ def load(
                 continue
             finally:
                 result.seconds = time.monotonic() - started
-            known[digest] = -1  # the same content twice in one run loads once
+            loaded_now[digest] = path
             rejected = staged.rejects.group_by("reason").aggregate([("row", "count")]).to_pylist()
             result.status = "loaded"
             result.rows_read = staged.rows_read

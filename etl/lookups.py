@@ -18,9 +18,17 @@ from etl.contract import FEATURES, GENDERS, UNKNOWN
 def normalize_key(value: str) -> str:
     """The lookup key of a raw value: trimmed, lower case, single spaces.
 
-    Mirrors `KEY_SQL` in the staging SQL, which is what runs on real data.
+    Mirrors the SQL macro `lookup_key` (KEY_MACRO_SQL), which is what runs on real data.
     """
     return " ".join(value.split()).lower()
+
+
+# The characters str.split() splits on, as an RE2 class, so that the SQL key
+# collapses the same runs (a no-break or ideographic space too) as normalize_key.
+_WHITESPACE_RUN = (
+    r"[\t\n\x{0b}\f\r\x{1c}-\x{1f} \x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]+"
+)
+KEY_MACRO_SQL = f"create macro lookup_key(value) as lower(trim(regexp_replace(value, '{_WHITESPACE_RUN}', ' ', 'g')))"
 
 
 FEATURE_SPELLINGS: dict[str, str] = {

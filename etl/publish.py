@@ -116,7 +116,7 @@ def rebuild(
                     f"insert into batch_counts select * from old.batch_counts where {kept} order by batch_id, event_date",
                     params,
                 )
-                next_id = con.execute("select coalesce(max(batch_id), 0) + 1 from old.batches").fetchone()[0]
+                next_id = con.execute("select coalesce(max(batch_id), 0) + 1 from old.batches").fetchall()[0][0]
                 con.execute("detach old")
             new_ids = []
             for batch in add:

@@ -36,7 +36,9 @@ CSV_ERROR_REASONS = {
 OTHER_CSV_ERROR = "unreadable_row"
 
 SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
-_PRINTABLE_HEADER = re.compile(r"[A-Za-z][A-Za-z0-9_ .\-]{0,39}|[가-힣][가-힣0-9_ ]{0,19}")
+# Only plain machine-style column names are printed: a header row may hold a person's data
+# (a name or an address), and a spaced or non-ASCII "header" cannot be told from one.
+_PRINTABLE_HEADER = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]{0,39}")
 _IDENTIFIER_LIKE = re.compile(r"@|\d{3}")
 
 
@@ -114,7 +116,8 @@ class SourceFile:
             "select row_no, case when is_object then null else 'invalid_json' end as parse_error, "
             f"{', '.join(extracted)} "
             "from (select ordinality as row_no, line, "
-            "coalesce(json_valid(line) and json_type(line) = 'OBJECT', false) as is_object "
+            # a case, not `and`: DuckDB evaluates both sides of `and`, and json_type throws on invalid JSON
+            "case when json_valid(line) then json_type(line) = 'OBJECT' else false end as is_object "
             f"from read_csv({path}, columns = {{'line': 'VARCHAR'}}, header = false, delim = '{LINE_DELIMITER}', "
             f"quote = '', escape = '', {reader_options}) with ordinality "
             "where trim(line, E' \\t\\r') <> '')"

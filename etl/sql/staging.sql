@@ -1,6 +1,6 @@
 -- Raw text -> typed, normalized rows, one per raw row; nothing here is stored.
 -- Reads the view `raw_source` (row_no, parse_error, submitted_at, feature, gender,
--- date_of_birth, residing_country: all VARCHAR) and the lookup tables.
+-- date_of_birth, residing_country: all VARCHAR), the lookup tables and the macro lookup_key.
 -- Bounds come from the one-row table `load_params`.
 with source as (
     select * from raw_source
@@ -10,12 +10,13 @@ keyed as (
     select
         row_no,
         parse_error,
-        -- values are compared trimmed and in lower case, as lookups.normalize_key does
+        -- lookup keys are made as lookups.normalize_key makes them (the macro lookup_key):
+        -- trimmed, lower case, whitespace runs as one space
         nullif(trim(submitted_at, E' \t\r\n'), '') as submitted_at,
-        nullif(lower(trim(feature, E' \t\r\n')), '') as feature_key,
-        lower(trim(gender, E' \t\r\n')) as gender_key,
+        nullif(lookup_key(feature), '') as feature_key,
+        lookup_key(gender) as gender_key,
         nullif(trim(date_of_birth, E' \t\r\n'), '') as date_of_birth,
-        lower(trim(residing_country, E' \t\r\n')) as country_key
+        lookup_key(residing_country) as country_key
     from source
 ),
 

@@ -1,0 +1,173 @@
+"""ETL speed and memory, side by side with the bare DuckDB SQL transform.
+
+For each size it generates a raw CSV (etl generate), then alternates runs of
+
+- `python -m etl load` (the real thing: checks, reject numbering, hash, batch
+  log, atomic publish), and
+- the bare transform: one DuckDB query that reads the same five columns as
+  text, applies the same normalization (the same lookup tables) and groups by,
+  writing the counts to a file; no checks, no rejects, no publish,
+
+each in its own process, and records the median wall time, rows/s and peak
+RSS (the child's ru_maxrss). Results go to docs/performance.md.
+
+    .venv/bin/python benchmarks/etl_bench.py                       # 5M rows, 3 runs each
+    .venv/bin/python benchmarks/etl_bench.py --sizes 1M,5M,20M --runs 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DOC = ROOT / "docs" / "performance.md"
+SECTION = "ETL load"
+
+BARE_SQL = """
+import sys, duckdb
+from etl.lookups import lookup_tables
+from etl.contract import AGE_BANDS
+raw, out = sys.argv[1], sys.argv[2]
+con = duckdb.connect()
+con.execute("set TimeZone = 'Asia/Seoul'")
+for table, spellings in lookup_tables().items():
+    con.execute(f"create table {table} (spelling varchar, code varchar)")
+    con.executemany(f"insert into {table} values (?, ?)", list(spellings.items()))
+con.execute("create table age_lookup (age integer, age_group varchar)")
+con.executemany("insert into age_lookup values (?, ?)",
+    [(a, label) for label, lo, hi in AGE_BANDS for a in range(lo, (150 if hi is None else hi) + 1)])
+con.execute("attach ? as out", [out])
+con.execute('''
+create table out.counts as
+with src as (
+    select * from read_csv(?, all_varchar = true, header = true, ignore_errors = true, normalize_names = true)
+),
+typed as (
+    select try_cast(trim(submitted_at) as timestamptz)::date as event_date,
+        try_strptime(trim(date_of_birth), ['%Y-%m-%d', '%Y.%m.%d', '%Y/%m/%d'])::date as birth_date,
+        f.code as feature, coalesce(g.code, 'unknown') as gender, coalesce(c.code, 'unknown') as country
+    from src
+    left join feature_lookup f on f.spelling = lower(trim(src.feature))
+    left join gender_lookup g on g.spelling = lower(trim(src.gender))
+    left join country_lookup c on c.spelling = lower(trim(src.residing_country))
+)
+select event_date, feature, country, gender, coalesce(a.age_group, 'unknown') as age_group, count(*) as visits
+from typed left join age_lookup a on a.age = case when birth_date between date '1900-01-01' and event_date
+    then year(event_date) - year(birth_date)
+        - (month(event_date) * 100 + day(event_date) < month(birth_date) * 100 + day(birth_date))::int end
+where event_date is not null and feature is not null
+group by all
+''', [raw])
+"""
+
+
+def parse_size(text: str) -> int:
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)([kKmM]?)", text.strip())
+    if not match:
+        raise argparse.ArgumentTypeError(f"not a row count: {text}")
+    scale = {"": 1, "k": 1_000, "m": 1_000_000}[match.group(2).lower()]
+    return int(float(match.group(1)) * scale)
+
+
+def timed(cmd: list[str]) -> tuple[float, float]:
+    """Run a command; return (wall seconds, peak RSS in MB of that process)."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"failed: {' '.join(cmd)}\n{proc.stderr.read().decode(errors='replace')[-2000:]}")
+    return wall, usage.ru_maxrss / 1024
+
+
+def bench_size(rows: int, runs: int, workdir: Path) -> dict[str, object]:
+    raw = workdir / f"raw-{rows}.csv"
+    if not raw.exists():
+        print(f"generating {rows:,} rows ...", flush=True)
+        subprocess.run(
+            [sys.executable, "-m", "etl", "generate", "--rows", str(rows), "--seed", "1", "--out", str(raw)],
+            cwd=ROOT,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    etl, bare = [], []
+    for run in range(runs):
+        # alternate which goes first so that neither always gets the warmer cache
+        order = ["etl", "bare"] if run % 2 == 0 else ["bare", "etl"]
+        for which in order:
+            db = workdir / f"{which}.duckdb"
+            for leftover in workdir.glob(f"{which}.duckdb*"):
+                leftover.unlink()
+            if which == "etl":
+                etl.append(timed([sys.executable, "-m", "etl", "load", str(raw), "--db", str(db)]))
+            else:
+                bare.append(timed([sys.executable, "-c", BARE_SQL, str(raw), str(db)]))
+        print(f"  run {run + 1}: etl {etl[-1][0]:.1f} s, bare {bare[-1][0]:.1f} s", flush=True)
+    etl_wall = statistics.median(w for w, _ in etl)
+    bare_wall = statistics.median(w for w, _ in bare)
+    return {
+        "rows": rows,
+        "file_mb": raw.stat().st_size / 1e6,
+        "etl_wall": etl_wall,
+        "bare_wall": bare_wall,
+        "ratio": etl_wall / bare_wall,
+        "etl_rss": max(r for _, r in etl),
+        "bare_rss": max(r for _, r in bare),
+        "store_mb": (workdir / "etl.duckdb").stat().st_size / 1e6,
+    }
+
+
+def write_doc(results: list[dict[str, object]], runs: int) -> str:
+    lines = [
+        f"## {SECTION}",
+        "",
+        f"Measured {date.today().isoformat()} by `benchmarks/etl_bench.py` on {os.cpu_count()} cores "
+        f"({platform.machine()}, Python {platform.python_version()}); median of {runs} alternating runs, "
+        "each in its own process. *bare* is one DuckDB query doing the same normalization and group by "
+        "with no checks, reject numbering, hashing or publish. Targets: wall time within 1.3x of bare, "
+        "peak RSS under 1 GB and flat with size.",
+        "",
+        "| rows | raw CSV | etl load | bare SQL | ratio | etl rows/s | etl peak RSS | bare peak RSS | store |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r['rows']:,} | {r['file_mb']:,.0f} MB | {r['etl_wall']:.1f} s | {r['bare_wall']:.1f} s | "
+            f"{r['ratio']:.2f}x | {r['rows'] / r['etl_wall']:,.0f} | {r['etl_rss']:,.0f} MB | "
+            f"{r['bare_rss']:,.0f} MB | {r['store_mb']:.1f} MB |"
+        )
+    section = "\n".join(lines) + "\n"
+    text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Performance\n\n"
+    pattern = re.compile(rf"## {SECTION}\n.*?(?=\n## |\Z)", re.S)
+    text = pattern.sub(section.rstrip("\n") + "\n", text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section
+    DOC.parent.mkdir(parents=True, exist_ok=True)
+    DOC.write_text(text, encoding="utf-8")
+    return section
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="5M", help="comma-separated row counts, e.g. 1M,5M,20M")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--workdir", type=Path, help="keep generated files here (default: a temp folder)")
+    args = parser.parse_args()
+    sizes = [parse_size(s) for s in args.sizes.split(",")]
+    with tempfile.TemporaryDirectory(prefix="etl-bench-") as tmp:
+        workdir = args.workdir or Path(tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
+        results = [bench_size(rows, args.runs, workdir) for rows in sizes]
+    print(write_doc(results, args.runs))
+
+
+if __name__ == "__main__":
+    main()

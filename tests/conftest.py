@@ -1,0 +1,138 @@
+"""Shared helpers of the ETL tests: raw files, the CLI in a subprocess, the store read back.
+
+Expected values in the tests are written out or computed here in plain Python,
+never by calling the code under test.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import io
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+REPO = Path(__file__).resolve().parents[1]
+
+# The raw export's columns as the back office writes them (raw-export-spec.md).
+RAW_HEADER = (
+    "submission_id",
+    "submitted_at",
+    "feature",
+    "name",
+    "gender",
+    "date_of_birth",
+    "email",
+    "residing_country",
+    "guardian_name",
+    "guardian_email",
+    "guardian_phone",
+    "ip_address",
+    "user_agent",
+    "message",
+)
+REJECTS_HEADER = ["file", "row", "reason"]
+
+Row = Mapping[str, str] | Sequence[str]
+
+
+def raw_row(**fields: str) -> dict[str, str]:
+    """A raw row that loads (a valid timestamp and feature), with `fields` on top."""
+    return {"submitted_at": "2025-03-04T14:22:05+09:00", "feature": "coupon", **fields}
+
+
+def csv_text(rows: Iterable[Row], header: Sequence[str] | None = RAW_HEADER, newline: str = "\n") -> str:
+    """RFC 4180 text of a header and rows; a mapping row is laid out by the header."""
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator=newline)
+    if header is not None:
+        writer.writerow(header)
+    for row in rows:
+        writer.writerow([row.get(column, "") for column in header] if isinstance(row, Mapping) else row)
+    return out.getvalue()
+
+
+def write_csv(
+    tmp_path: Path,
+    rows: Iterable[Row],
+    header: Sequence[str] | None = RAW_HEADER,
+    name: str = "export.csv",
+    newline: str = "\n",
+) -> Path:
+    """Write a raw CSV export (gzip-compressed when `name` ends with .gz); header None writes none."""
+    return write_bytes(tmp_path / name, csv_text(rows, header, newline).encode("utf-8"))
+
+
+def write_jsonl(tmp_path: Path, records: Iterable[Mapping[str, object] | str], name: str = "export.jsonl") -> Path:
+    """Write a JSON Lines export; a str record is written as the line itself (for broken lines)."""
+    lines = [record if isinstance(record, str) else json.dumps(record, ensure_ascii=False) for record in records]
+    return write_bytes(tmp_path / name, "".join(line + "\n" for line in lines).encode("utf-8"))
+
+
+def write_bytes(path: Path, data: bytes) -> Path:
+    """Write bytes as they are, gzip-compressed when the name ends with .gz."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(gzip.compress(data, mtime=0) if path.name.endswith(".gz") else data)
+    return path
+
+
+def run_etl(*args: object, cwd: Path | None = None, env: Mapping[str, str] | None = None) -> tuple[int, str, str]:
+    """Run `python -m etl ARGS` as a user would; returns (exit code, stdout, stderr)."""
+    full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+    done = subprocess.run(
+        [sys.executable, "-m", "etl", *map(str, args)],
+        cwd=cwd or REPO,
+        env=full_env,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    return done.returncode, done.stdout.decode("utf-8"), done.stderr.decode("utf-8")
+
+
+def store_rows(db: Path) -> list[tuple[str, str, str, str, str, int]]:
+    """visit_counts read through a read-only connection, sorted, dates as ISO text."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(
+            "select event_date::varchar, feature, country, gender, age_group, visits from visit_counts order by all"
+        ).fetchall()
+
+
+def store_batches(db: Path) -> list[dict[str, object]]:
+    """The batch log read through a read-only connection, oldest first; times as aware UTC datetimes."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        # epoch seconds: fetching TIMESTAMPTZ as such would need pytz
+        cursor = con.execute(
+            "select * replace (epoch(loaded_at) as loaded_at, epoch(source_destroyed_at) as source_destroyed_at) "
+            "from batches order by batch_id"
+        )
+        names = [column[0] for column in cursor.description]
+        batches = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    for batch in batches:
+        for key in ("loaded_at", "source_destroyed_at"):
+            if batch[key] is not None:
+                batch[key] = datetime.fromtimestamp(batch[key], UTC)
+    return batches
+
+
+def read_rejects(path: Path) -> list[list[str]]:
+    """The reject report as CSV rows, header included."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.reader(handle))
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def folder_snapshot(folder: Path) -> dict[str, str]:
+    """Every file under a folder -> its sha256, to show that nothing changed."""
+    return {str(path.relative_to(folder)): sha256_of(path) for path in sorted(folder.rglob("*")) if path.is_file()}
