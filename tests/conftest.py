@@ -20,25 +20,12 @@ from pathlib import Path
 
 import duckdb
 
+from etl.contract import KNOWN_RAW_COLUMNS
+
 REPO = Path(__file__).resolve().parents[1]
 
 # The raw export's columns as the back office writes them (raw-export-spec.md).
-RAW_HEADER = (
-    "submission_id",
-    "submitted_at",
-    "feature",
-    "name",
-    "gender",
-    "date_of_birth",
-    "email",
-    "residing_country",
-    "guardian_name",
-    "guardian_email",
-    "guardian_phone",
-    "ip_address",
-    "user_agent",
-    "message",
-)
+RAW_HEADER = KNOWN_RAW_COLUMNS
 REJECTS_HEADER = ["file", "row", "reason"]
 
 Row = Mapping[str, str] | Sequence[str]
