@@ -79,6 +79,7 @@ BATCHES_COLUMNS: Final = {
     "file_name": "VARCHAR",
     "content_sha256": "VARCHAR",
     "file_format": "VARCHAR",
+    "file_bytes": "BIGINT",
     "loaded_at": "TIMESTAMP WITH TIME ZONE",
     "rows_read": "BIGINT",
     "rows_loaded": "BIGINT",

@@ -13,6 +13,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
@@ -65,7 +66,8 @@ class FileResult:
 @dataclass(frozen=True)
 class Staged:
     counts: pa.Table  # DIMENSIONS + visits
-    rejects: pa.Table  # row, reason
+    rejected: dict[str, int]  # reason -> rows
+    rejects: pa.Table | None  # row, reason; only when row numbers were asked for
     rows_read: int
 
 
@@ -136,13 +138,25 @@ def _run_with_progress(con: duckdb.DuckDBPyConnection, query: str, total: int, p
         raise failure[0]
 
 
-def stage(source: SourceFile, progress: Progress | None = None) -> Staged:
-    """Read one raw file in memory and reduce it to counts by cell and rejected row numbers."""
+def stage(source: SourceFile, progress: Progress | None = None, *, number_rejects: bool = False) -> Staged:
+    """Read one raw file in memory and reduce it to counts by cell and counts of rejects by reason.
+
+    With `number_rejects`, rejected rows are also listed by row number. That
+    takes a second, single-threaded read (numbering rows keeps DuckDB from
+    reading in parallel), so it is done only when asked for and needed.
+    """
     con = staging_connection()
     try:
-        con.execute(f"create temp view raw_source as {source.relation_sql()}")
-        con.execute(f"create temp view staged as {sql('staging')}")
+        sniff = True
         try:
+            con.execute(f"create temp view raw_source as {source.relation_sql()}")
+        except duckdb.Error:
+            # the sniffer gives up on a broken file: read it as pinned, to say exactly what is wrong
+            sniff = False
+        try:
+            if not sniff:
+                con.execute(f"create temp view raw_source as {source.relation_sql(sniff=False)}")
+            con.execute(f"create temp view staged as {sql('staging')}")
             _run_with_progress(
                 con, f"create temp table file_counts as {sql('counts')}", source.path.stat().st_size, progress
             )
@@ -169,36 +183,36 @@ def stage(source: SourceFile, progress: Progress | None = None) -> Staged:
             "from csv_rejects group by all",
             [source.header_lines],
         )
-        reasons = ", ".join(f"('{error}', '{reason}')" for error, reason in CSV_ERROR_REASONS.items())
-        # rows the reader skipped leave gaps that the rows after them must count
-        rejects = con.sql(
-            f"""
-            with reader_reasons(error_type, reason) as (values {reasons}),
-            numbered as (
-                select row_no, row_no - row_number() over (order by row_no) as good_before,
-                    row_number() over (order by row_no) as skipped_so_far
-                from reader_rejects
-            ),
-            steps as (
-                select good_before, max(skipped_so_far) as skipped from numbered group by good_before
-            ),
-            query_rejects as (
-                select file_counts.row_no + coalesce(steps.skipped, 0) as row_no, file_counts.reject_reason as reason
-                from file_counts asof left join steps on file_counts.row_no > steps.good_before
-                where file_counts.reject_reason is not null
-            )
-            select row_no as row, coalesce(reader_reasons.reason, ?) as reason
-            from reader_rejects left join reader_reasons using (error_type)
-            union all
-            select row_no, reason from query_rejects
-            order by row
-            """,
-            params=[OTHER_CSV_ERROR],
-        ).to_arrow_table()
+        con.execute(
+            "create temp table reader_reasons as select * from (values "
+            + ", ".join(f"('{error}', '{reason}')" for error, reason in CSV_ERROR_REASONS.items())
+            + ") reasons(error_type, reason)"
+        )
+        rejected = dict(
+            con.execute(
+                "select reason, sum(visits)::bigint from ("
+                "select reject_reason as reason, visits from file_counts where reject_reason is not null "
+                "union all select coalesce(reason, ?), 1 from reader_rejects left join reader_reasons using (error_type)"
+                ") group by reason order by reason",
+                [OTHER_CSV_ERROR],
+            ).fetchall()
+        )
         rows_read = con.execute(
             "select coalesce(sum(visits), 0) + (select count(*) from reader_rejects) from file_counts"
         ).fetchall()[0][0]
-        return Staged(counts, rejects, int(rows_read))
+        rejects = None
+        if number_rejects:
+            if con.execute("select count(*) from file_counts where reject_reason is not null").fetchall()[0][0]:
+                numbered = source.relation_sql(numbered=True, sniff=sniff)
+                con.execute(f"create or replace temp view raw_source as {numbered}")
+                con.execute(
+                    "create temp table query_rejects as "
+                    "select row_no, reject_reason as reason from staged where reject_reason is not null"
+                )
+            else:
+                con.execute("create temp table query_rejects (row_no bigint, reason varchar)")
+            rejects = con.sql(sql("reject_rows"), params=[OTHER_CSV_ERROR]).to_arrow_table()
+        return Staged(counts, rejected, rejects, int(rows_read))
     finally:
         con.close()
 
@@ -229,6 +243,21 @@ def write_rejects(path: Path, results: Sequence[tuple[FileResult, pa.Table]]) ->
                 writer.writerows((result.path.name, row, reason) for row, reason in zip(rows, reasons, strict=True))
 
 
+class AlreadyLoaded(Exception):
+    """The file's content is in the store already, or earlier in the same run."""
+
+
+def _check_not_loaded(result: FileResult, digest: str, known: dict[str, int], loaded_now: dict[str, Path]) -> None:
+    if digest in known:
+        result.status, result.batch_id = "skipped", known[digest]
+        result.reason = f"already loaded as batch {known[digest]}"
+        raise AlreadyLoaded
+    if digest in loaded_now:
+        result.status = "skipped"
+        result.reason = f"same content as {loaded_now[digest]}, loaded in this run"
+        raise AlreadyLoaded
+
+
 def load(
     paths: Sequence[Path],
     db: Path,
@@ -247,8 +276,10 @@ def load(
     results: list[FileResult] = []
     staged_batches: list[tuple[FileResult, NewBatch]] = []
     report: list[tuple[FileResult, pa.Table]] = []
-    with store_lock(db, lock_wait_seconds):
-        known = {batch["content_sha256"]: batch["batch_id"] for batch in read_batches(db)}
+    with store_lock(db, lock_wait_seconds), ThreadPoolExecutor(max_workers=1) as hasher:
+        batches = read_batches(db)
+        known = {batch["content_sha256"]: batch["batch_id"] for batch in batches}
+        known_sizes = {batch["file_bytes"] for batch in batches}
         # the same content twice in one run loads once; it has no batch id until the publish
         loaded_now: dict[str, Path] = {}
         for raw_path in paths:
@@ -259,36 +290,39 @@ def load(
             try:
                 source = inspect_source(path)
                 result.unknown_columns = source.unknown_columns
-                digest = file_sha256(path)
-                if digest in known:
-                    result.status, result.batch_id = "skipped", known[digest]
-                    result.reason = f"already loaded as batch {known[digest]}"
-                    continue
-                if digest in loaded_now:
-                    result.status = "skipped"
-                    result.reason = f"same content as {loaded_now[digest]}, loaded in this run"
-                    continue
-                staged = stage(source, progress_for(path) if progress_for else None)
+                size = path.stat().st_size
+                # a file the size of one already loaded may be it: hash it first, so that a
+                # duplicate is skipped at once; any other is hashed while DuckDB reads it
+                hashing = hasher.submit(file_sha256, path)
+                if size in known_sizes:
+                    digest = hashing.result()
+                    _check_not_loaded(result, digest, known, loaded_now)
+                staged = stage(
+                    source, progress_for(path) if progress_for else None, number_rejects=rejects_path is not None
+                )
+                digest = hashing.result()
+                _check_not_loaded(result, digest, known, loaded_now)
                 if staged.rows_read == 0:
                     raise FileRefused(path, "no data rows (a header only)")
             except FileRefused as refused:
                 result.reason = refused.reason
                 continue
+            except AlreadyLoaded:
+                continue
             finally:
                 result.seconds = time.monotonic() - started
+            known_sizes.add(size)
             loaded_now[digest] = path
-            rejected = staged.rejects.group_by("reason").aggregate([("row", "count")]).to_pylist()
             result.status = "loaded"
             result.rows_read = staged.rows_read
-            result.rejected = {
-                item["reason"]: item["row_count"] for item in sorted(rejected, key=lambda r: r["reason"])
-            }
+            result.rejected = staged.rejected
             result.rows_loaded = staged.rows_read - result.rows_rejected
             dates = staged.counts.column("event_date")
             log = {
                 "file_name": path.name,
                 "content_sha256": digest,
                 "file_format": source.label,
+                "file_bytes": size,
                 "loaded_at": datetime.now(UTC),
                 "rows_read": result.rows_read,
                 "rows_loaded": result.rows_loaded,
@@ -298,7 +332,8 @@ def load(
                 "source_destroyed": False,
             }
             staged_batches.append((result, NewBatch(log, staged.counts)))
-            report.append((result, staged.rejects))
+            if staged.rejects is not None:
+                report.append((result, staged.rejects))
         if rejects_path is not None:
             write_rejects(rejects_path, report)
         if not staged_batches:

@@ -81,18 +81,26 @@ class SourceFile:
         """Lines before the first data row, for turning DuckDB's line numbers into row numbers."""
         return 1 if self.file_format == "csv" else 0
 
-    def relation_sql(self) -> str:
+    def relation_sql(self, *, numbered: bool = False, sniff: bool = True) -> str:
         """SQL for the view `raw_source`: row_no, parse_error and the allowlisted columns as text.
 
         Only allowlisted columns are selected; DuckDB skips parsing the rest.
         Bad rows go to DuckDB's temporary `csv_rejects` table (line numbers and
-        error types are all we ever read from it).
+        error types are all we ever read from it). `numbered` gives row_no, the
+        row's place among the rows the reader returns; it costs DuckDB's
+        parallel read, so the first read goes without. Every dialect option is
+        pinned; `sniff` leaves DuckDB's sniffer on only for its row estimate,
+        without which DuckDB builds its join hash tables on the raw file rather
+        than on the lookups (slower, and memory grows with the file).
         """
+        rejects_table = "csv_rejects_again" if numbered else "csv_rejects"
         reader_options = (
-            "auto_detect = false, ignore_errors = true, store_rejects = true, "
-            "rejects_table = 'csv_rejects', rejects_scan = 'csv_scans', "
+            f"auto_detect = {str(sniff).lower()}, skip = 0, comment = '', strict_mode = true, "
+            "ignore_errors = true, store_rejects = true, "
+            f"rejects_table = '{rejects_table}', rejects_scan = '{rejects_table}_scans', "
             f"compression = '{'gzip' if self.compressed else 'none'}'"
         )
+        row_no, ordinality = ("ordinality", " with ordinality") if numbered else ("null::bigint", "")
         path = _sql_string(str(self.path))
         if self.file_format == "csv":
             columns = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(self.csv_width))
@@ -101,9 +109,9 @@ class SourceFile:
                 for name in SOURCE_COLUMNS
             )
             return (
-                f"select ordinality as row_no, null::varchar as parse_error, {selected} "
+                f"select {row_no} as row_no, null::varchar as parse_error, {selected} "
                 f"from read_csv({path}, columns = {{{columns}}}, header = true, delim = ',', quote = '\"', "
-                f"escape = '\"', {reader_options}) with ordinality"
+                f"escape = '\"', {reader_options}){ordinality}"
             )
         extracted = []
         for name in SOURCE_COLUMNS:
@@ -115,11 +123,11 @@ class SourceFile:
         return (
             "select row_no, case when is_object then null else 'invalid_json' end as parse_error, "
             f"{', '.join(extracted)} "
-            "from (select ordinality as row_no, line, "
+            f"from (select {row_no} as row_no, line, "
             # a case, not `and`: DuckDB evaluates both sides of `and`, and json_type throws on invalid JSON
             "case when json_valid(line) then json_type(line) = 'OBJECT' else false end as is_object "
             f"from read_csv({path}, columns = {{'line': 'VARCHAR'}}, header = false, delim = '{LINE_DELIMITER}', "
-            f"quote = '', escape = '', {reader_options}) with ordinality "
+            f"quote = '', escape = '', {reader_options}){ordinality} "
             "where trim(line, E' \\t\\r') <> '')"
         )
 

@@ -36,7 +36,7 @@ def staging() -> Iterator[duckdb.DuckDBPyConnection]:
 def staged(con: duckdb.DuckDBPyConnection, path: Path) -> list[dict[str, object]]:
     """The staged rows of one raw file, in file order, dates as ISO text."""
     source = inspect_source(path)
-    con.execute(f"create or replace temp view raw_source as {source.relation_sql()}")
+    con.execute(f"create or replace temp view raw_source as {source.relation_sql(numbered=True)}")
     con.execute(f"create or replace temp view staged as {sql('staging')}")
     rows = con.execute(
         "select row_no, event_date::varchar, feature, country, gender, age_group, reject_reason "
