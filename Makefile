@@ -36,9 +36,7 @@ load: demo-data
 	$(PY) -m etl batches --db $(DB)
 
 run: load
-	@if [ -f dashboard/app.py ]; then \
-		$(PY) -m streamlit run dashboard/app.py --server.port 8501 --server.headless true; \
-	else echo "The store is ready at $(DB); the dashboard is not built yet."; fi
+	$(PY) -m streamlit run dashboard/app.py --server.port 8501 --server.headless true
 
 test: install browser
 	$(PY) -m pytest -n 2

@@ -1,0 +1,1 @@
+"""The reader: a Streamlit dashboard over the store. It never writes the store."""

@@ -1,0 +1,163 @@
+"""Korean and English: every label, axis, tooltip and country name the dashboard shows."""
+
+from __future__ import annotations
+
+from functools import cache
+
+import pycountry
+
+from etl.contract import MIN_CELL, TIMEZONE
+from etl.lookups import korean_country_name
+
+# Short names people use, where ISO's are long or official-sounding.
+_SHORT_NAMES = {
+    "en": {
+        "KR": "South Korea", "KP": "North Korea", "RU": "Russia", "VN": "Vietnam", "TW": "Taiwan", "IR": "Iran",
+        "LA": "Laos", "SY": "Syria", "MD": "Moldova", "BO": "Bolivia", "VE": "Venezuela", "TZ": "Tanzania",
+        "GB": "United Kingdom", "US": "United States", "HK": "Hong Kong", "MO": "Macao", "BN": "Brunei",
+    },
+    "ko": {
+        "KR": "대한민국", "KP": "북한", "RU": "러시아", "TW": "대만", "IR": "이란", "LA": "라오스", "SY": "시리아",
+        "MD": "몰도바", "BO": "볼리비아", "VE": "베네수엘라", "TZ": "탄자니아", "HK": "홍콩", "MO": "마카오",
+    },
+}  # fmt: skip
+
+TEXT: dict[str, dict[str, str]] = {
+    "app_title": {"ko": "강남 방문자 분석", "en": "Gangnam visitor analytics"},
+    "overview": {"ko": "개요", "en": "Overview"},
+    "countries": {"ko": "국가", "en": "Countries"},
+    "demographics": {"ko": "인구통계", "en": "Demographics"},
+    "services": {"ko": "서비스", "en": "Services"},
+    "about": {"ko": "데이터 안내", "en": "About the data"},
+    "language": {"ko": "언어", "en": "Language"},
+    "filters": {"ko": "필터", "en": "Filters"},
+    "period": {"ko": "기간", "en": "Period"},
+    "from": {"ko": "시작일", "en": "From"},
+    "to": {"ko": "종료일", "en": "To"},
+    "last_7": {"ko": "최근 7일", "en": "Last 7 days"},
+    "last_30": {"ko": "최근 30일", "en": "Last 30 days"},
+    "last_90": {"ko": "최근 90일", "en": "Last 90 days"},
+    "this_month": {"ko": "이번 달", "en": "This month"},
+    "last_month": {"ko": "지난달", "en": "Last month"},
+    "this_year": {"ko": "올해", "en": "This year"},
+    "custom": {"ko": "직접 지정", "en": "Custom"},
+    "comparison": {"ko": "비교", "en": "Compare with"},
+    "none": {"ko": "비교 안 함", "en": "No comparison"},
+    "previous": {"ko": "직전 기간", "en": "Previous period"},
+    "last_year": {"ko": "전년 동기 (요일 기준)", "en": "Same period last year (by weekday)"},
+    "grain": {"ko": "집계 단위", "en": "Time unit"},
+    "day": {"ko": "일", "en": "Day"},
+    "week": {"ko": "주", "en": "Week"},
+    "month": {"ko": "월", "en": "Month"},
+    "year": {"ko": "연", "en": "Year"},
+    "country": {"ko": "국가", "en": "Country"},
+    "country_mode": {"ko": "국가 선택 방식", "en": "Countries"},
+    "include": {"ko": "선택한 국가만", "en": "Only these"},
+    "exclude": {"ko": "선택한 국가 제외", "en": "All but these"},
+    "gender": {"ko": "성별", "en": "Gender"},
+    "age_group": {"ko": "연령대", "en": "Age group"},
+    "feature": {"ko": "서비스", "en": "Service"},
+    "all": {"ko": "전체", "en": "All"},
+    "free_estimate": {"ko": "무료견적", "en": "Free estimate"},
+    "self_diagnosis": {"ko": "자가진단", "en": "Self-diagnosis"},
+    "coupon": {"ko": "쿠폰", "en": "Coupon"},
+    "female": {"ko": "여성", "en": "Female"},
+    "male": {"ko": "남성", "en": "Male"},
+    "other": {"ko": "기타", "en": "Other"},
+    "unknown": {"ko": "알 수 없음", "en": "Unknown"},
+    "0-13": {"ko": "0-13세", "en": "0-13"},
+    "14-19": {"ko": "14-19세", "en": "14-19"},
+    "20-29": {"ko": "20대", "en": "20-29"},
+    "30-39": {"ko": "30대", "en": "30-39"},
+    "40-49": {"ko": "40대", "en": "40-49"},
+    "50-59": {"ko": "50대", "en": "50-59"},
+    "60-69": {"ko": "60대", "en": "60-69"},
+    "70+": {"ko": "70세 이상", "en": "70+"},
+    "submissions": {"ko": "신청 건수", "en": "Submissions"},
+    "visits": {"ko": "신청 건수", "en": "Submissions"},
+    "share": {"ko": "비율", "en": "Share"},
+    "change": {"ko": "변화", "en": "Change"},
+    "under_14_share": {"ko": "14세 미만 비율", "en": "Share of under-14s"},
+    "comparison_series": {"ko": "비교 기간", "en": "Comparison period"},
+    "date": {"ko": "날짜", "en": "Date"},
+    "trend": {"ko": "추이", "en": "Trend"},
+    "suppressed": {"ko": "비공개", "en": "suppressed"},
+    "suppressed_small": {"ko": f"{MIN_CELL}건 미만 (비공개)", "en": f"fewer than {MIN_CELL} (suppressed)"},
+    "suppressed_complement": {
+        "ko": "비공개 (작은 값의 역산 방지)",
+        "en": "hidden so that a small count cannot be worked out",
+    },
+    "hidden_label": {"ko": "x", "en": "x"},
+    "times_in": {
+        "ko": f"모든 날짜는 한국 시간({TIMEZONE}) 기준입니다.",
+        "en": f"All dates are Korea time ({TIMEZONE}).",
+    },
+    "no_store_title": {"ko": "아직 데이터가 없습니다", "en": "No data yet"},
+    "no_store_body": {
+        "ko": "저장소가 없거나 비어 있습니다. 원본 내보내기 파일을 불러오세요:",
+        "en": "The store is missing or empty. Load a raw export:",
+    },
+    "unreadable_store": {
+        "ko": "저장소 파일을 읽을 수 없습니다. ETL로 다시 만드세요:",
+        "en": "The store file cannot be read. Rebuild it with the ETL:",
+    },
+    "invalid_value": {"ko": "알 수 없는 값이라 기본값을 사용합니다", "en": "unknown value, the default is used"},
+    "invalid_date": {"ko": "날짜 형식이 잘못되어 무시합니다", "en": "not a valid date, ignored"},
+    "custom_needs_dates": {
+        "ko": "직접 지정 기간에는 시작일과 종료일이 필요합니다",
+        "en": "a custom period needs both dates",
+    },
+    "end_before_start": {"ko": "종료일이 시작일보다 빠릅니다", "en": "the end is before the start"},
+    "link_note": {"ko": "링크의 `{name}` 값: {reason}.", "en": "Link parameter `{name}`: {reason}."},
+    "map_note": {
+        "ko": "나라를 누르거나 표의 행을 선택하면 모든 페이지가 그 나라로 필터링됩니다. 회색: 10건 미만 등 비공개.",
+        "en": "Click a country, or select a row of the table, to filter every page to it. Grey: suppressed (fewer than 10).",
+    },
+    "total": {"ko": "합계", "en": "Total"},
+    "partial_periods": {
+        "ko": "첫 구간과 마지막 구간은 선택한 기간에 걸친 날만 셉니다. ▽ 표시: 10건 미만 등 비공개.",
+        "en": "The first and last periods count only the days inside the selected period. ▽: suppressed (e.g. fewer than 10).",
+    },
+    "last_load": {"ko": "마지막 적재", "en": "Last load"},
+    "date_range": {"ko": "데이터 기간", "en": "Dates covered"},
+    "batches": {"ko": "적재 배치 수", "en": "Load batches"},
+    "timezone": {"ko": "시간대", "en": "Time zone"},
+    "suppression_rule": {"ko": "작은 숫자 보호 규칙", "en": "How small numbers are protected"},
+    "batch_log": {"ko": "적재 기록", "en": "Batch log"},
+    "col_batch_id": {"ko": "배치", "en": "Batch"},
+    "col_file_name": {"ko": "파일", "en": "File"},
+    "col_file_format": {"ko": "형식", "en": "Format"},
+    "col_loaded_at": {"ko": "적재 시각 (KST)", "en": "Loaded at (KST)"},
+    "col_rows_read": {"ko": "읽은 행", "en": "Rows read"},
+    "col_rows_loaded": {"ko": "적재된 행", "en": "Rows loaded"},
+    "col_rows_rejected": {"ko": "거부된 행", "en": "Rows rejected"},
+    "col_first_event_date": {"ko": "첫 날짜", "en": "First date"},
+    "col_last_event_date": {"ko": "마지막 날짜", "en": "Last date"},
+    "col_source_destroyed": {"ko": "원본 파기", "en": "Source destroyed"},
+    "no_data_in_period": {"ko": "선택한 기간에 데이터가 없습니다.", "en": "No submissions in the selected period."},
+}
+
+
+def t(key: str, lang: str) -> str:
+    """The label for `key` in `lang`; the key itself if it has none (never an error on a page)."""
+    entry = TEXT.get(key)
+    return entry.get(lang, entry["en"]) if entry else key
+
+
+@cache
+def country_name(code: str, lang: str) -> str:
+    """A country's name for display, from pycountry (Korean translation for ko)."""
+    if code == "unknown":
+        return t("unknown", lang)
+    if code in _SHORT_NAMES.get(lang, {}):
+        return _SHORT_NAMES[lang][code]
+    if lang == "ko":
+        return korean_country_name(code)
+    country = pycountry.countries.get(alpha_2=code)
+    return getattr(country, "common_name", None) or (country.name if country else code)
+
+
+def alpha3(code: str) -> str | None:
+    """The ISO alpha-3 code the world map is keyed on."""
+    country = pycountry.countries.get(alpha_2=code)
+    return country.alpha_3 if country else None

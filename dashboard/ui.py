@@ -1,0 +1,238 @@
+"""What every page shares: the sidebar of filters, the store check, the page context."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import streamlit as st
+
+from dashboard import queries
+from dashboard.filters import (
+    COMPARISONS,
+    COUNTRY_MODES,
+    GRAINS,
+    LANGUAGES,
+    PRESETS,
+    Filters,
+    korea_today,
+    parse_params,
+    to_params,
+)
+from dashboard.i18n import country_name, t
+from dashboard.store import StoreUnreadable, StoreVersion, current_version, has_data, store_path
+from etl.contract import AGE_GROUPS, FEATURES, GENDERS, MIN_CELL
+
+LANGUAGE_NAMES = {"ko": "한국어", "en": "English"}
+WIDGETS = (
+    "lang",
+    "preset",
+    "start",
+    "end",
+    "comparison",
+    "grain",
+    "countries",
+    "country_mode",
+    "genders",
+    "age_groups",
+    "features",
+)
+
+
+@dataclass(frozen=True)
+class Context:
+    """The state a page renders from."""
+
+    filters: Filters
+    version: StoreVersion
+    today: date
+    start: date
+    end: date
+    comparison: tuple[date, date] | None
+    min_cell: int = MIN_CELL
+
+    @property
+    def lang(self) -> str:
+        return self.filters.lang
+
+    def t(self, key: str) -> str:
+        return t(key, self.lang)
+
+
+def _key(name: str) -> str:
+    return f"filter_{name}"
+
+
+def _load_widgets(filters: Filters) -> None:
+    today = korea_today()
+    start, end = filters.period(today)
+    values = {
+        "lang": filters.lang,
+        "preset": filters.preset,
+        "start": start,
+        "end": end,
+        "comparison": filters.comparison,
+        "grain": filters.grain,
+        "countries": list(filters.countries),
+        "country_mode": filters.country_mode,
+        "genders": list(filters.genders),
+        "age_groups": list(filters.age_groups),
+        "features": list(filters.features),
+    }
+    for name, value in values.items():
+        st.session_state[_key(name)] = value
+
+
+def _sync_from_url() -> list[tuple[str, str]]:
+    """Take the filters from the URL when the session starts or the link changes."""
+    params = st.query_params.to_dict()
+    first = "filters" not in st.session_state
+    if not first and (not params or params == st.session_state.get("written_params")):
+        return []
+    parsed = parse_params(params)
+    st.session_state["filters"] = parsed.filters
+    _load_widgets(parsed.filters)
+    return parsed.notes
+
+
+def _apply_pending() -> None:
+    """A click on a chart asks for a country filter; it applies before the widgets are drawn."""
+    pending = st.session_state.pop("pending_country", None)
+    if pending:
+        st.session_state[_key("countries")] = [pending]
+        st.session_state[_key("country_mode")] = "include"
+
+
+def request_country(code: str) -> None:
+    """Filter every page to one country (from a click on the map or a table) and rerun."""
+    st.session_state["pending_country"] = code
+    st.rerun()
+
+
+def _country_options(version: StoreVersion | None) -> list[str]:
+    if version is None:
+        return []
+    try:
+        frame = queries.country_list(version)
+    except StoreUnreadable:
+        return []
+    return list(frame["country"])
+
+
+def sidebar(version: StoreVersion | None) -> Filters:
+    """Draw the shared filters; returns the state they describe and writes it to the URL."""
+    notes = _sync_from_url()
+    # The sidebar's widgets are made anew on each page; writing their values back
+    # under their keys makes the new page's widgets take them over.
+    if _key("preset") in st.session_state:
+        for name in WIDGETS:
+            if _key(name) in st.session_state:
+                st.session_state[_key(name)] = st.session_state[_key(name)]
+    else:
+        _load_widgets(st.session_state["filters"])
+    _apply_pending()
+    lang = st.session_state.get(_key("lang"), "ko")
+    bar = st.sidebar
+    bar.radio(t("language", lang), LANGUAGES, format_func=LANGUAGE_NAMES.get, horizontal=True, key=_key("lang"))
+    lang = st.session_state[_key("lang")]
+    bar.subheader(t("filters", lang))
+    preset = bar.selectbox(t("period", lang), PRESETS, format_func=lambda p: t(p, lang), key=_key("preset"))
+    if preset == "custom":
+        left, right = bar.columns(2)
+        left.date_input(t("from", lang), key=_key("start"), format="YYYY-MM-DD")
+        right.date_input(t("to", lang), key=_key("end"), format="YYYY-MM-DD")
+    bar.selectbox(t("comparison", lang), COMPARISONS, format_func=lambda c: t(c, lang), key=_key("comparison"))
+    bar.radio(t("grain", lang), GRAINS, format_func=lambda g: t(g, lang), horizontal=True, key=_key("grain"))
+    options = sorted(
+        set(_country_options(version)) | set(st.session_state.get(_key("countries"), [])),
+        key=lambda code: country_name(code, lang),
+    )
+    everything = t("all", lang)
+    bar.multiselect(
+        t("country", lang),
+        options,
+        format_func=lambda c: country_name(c, lang),
+        key=_key("countries"),
+        placeholder=everything,
+    )
+    bar.radio(
+        t("country_mode", lang),
+        COUNTRY_MODES,
+        format_func=lambda m: t(m, lang),
+        horizontal=True,
+        key=_key("country_mode"),
+    )
+    bar.multiselect(
+        t("feature", lang), FEATURES, format_func=lambda v: t(v, lang), key=_key("features"), placeholder=everything
+    )
+    bar.multiselect(
+        t("gender", lang), GENDERS, format_func=lambda v: t(v, lang), key=_key("genders"), placeholder=everything
+    )
+    bar.multiselect(
+        t("age_group", lang),
+        AGE_GROUPS,
+        format_func=lambda v: t(v, lang),
+        key=_key("age_groups"),
+        placeholder=everything,
+    )
+
+    state = st.session_state
+    start, end = state.get(_key("start")), state.get(_key("end"))
+    custom = preset == "custom" and isinstance(start, date) and isinstance(end, date) and start <= end
+    if preset == "custom" and not custom:
+        bar.warning(t("end_before_start", lang))
+    filters = Filters(
+        preset=preset if custom or preset != "custom" else Filters().preset,
+        start=start if custom else None,
+        end=end if custom else None,
+        countries=tuple(state[_key("countries")]),
+        country_mode=state[_key("country_mode")],
+        genders=tuple(state[_key("genders")]),
+        age_groups=tuple(state[_key("age_groups")]),
+        features=tuple(state[_key("features")]),
+        comparison=state[_key("comparison")],
+        grain=state[_key("grain")],
+        lang=lang,
+    )
+    for name, reason in notes:
+        bar.warning(t("link_note", lang).format(name=name, reason=t(reason, lang)))
+    written = to_params(filters)
+    if st.query_params.to_dict() != written:
+        st.query_params.from_dict(written)
+    state["written_params"] = written
+    state["filters"] = filters
+    bar.caption(t("times_in", lang))
+    return filters
+
+
+def empty_store_page(lang: str, unreadable: bool = False) -> None:
+    st.title(t("no_store_title", lang))
+    st.write(t("unreadable_store" if unreadable else "no_store_body", lang))
+    st.code(f"python -m etl load data/raw/*.csv --db {store_path()}", language="bash")
+
+
+def page_context() -> Context | None:
+    """The context of the page being drawn, or None (with a friendly page) when there is no data."""
+    version = current_version()
+    filters = sidebar(version)
+    lang = filters.lang
+    if version is None:
+        empty_store_page(lang)
+        return None
+    try:
+        if not has_data(version):
+            empty_store_page(lang)
+            return None
+    except StoreUnreadable:
+        empty_store_page(lang, unreadable=True)
+        return None
+    today = korea_today()
+    start, end = filters.period(today)
+    return Context(filters, version, today, start, end, filters.comparison_period(today))
+
+
+def period_caption(ctx: Context) -> str:
+    text = f"{ctx.start.isoformat()} – {ctx.end.isoformat()}"
+    if ctx.comparison:
+        text += f"  ·  {ctx.t('comparison')}: {ctx.comparison[0].isoformat()} – {ctx.comparison[1].isoformat()}"
+    return f"{text}  ·  {ctx.t('times_in')}"

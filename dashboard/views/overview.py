@@ -1,0 +1,106 @@
+"""Overview: submissions in the period, by service, and their trend."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import charts, queries
+from dashboard.gate import SHOWN, change, format_count, gate, share
+from dashboard.ui import Context, page_context, period_caption
+from etl.contract import FEATURES, UNDER_14_GROUP
+
+FEATURE_TOTALS = ("feature",)
+
+
+def trend_table(ctx: Context, start, end) -> pd.DataFrame:
+    frame = queries.counts(ctx.version, ctx.filters, start, end, by=("feature",), grain=ctx.filters.grain)
+    features = [f for f in FEATURES if not ctx.filters.features or f in ctx.filters.features]
+    periods = frame["period"].drop_duplicates() if len(frame) else pd.Series([], dtype="datetime64[ns]")
+    # every (period, feature) pair, so a period with no submission shows as a zero, not as a gap
+    full = pd.MultiIndex.from_product([periods, features], names=["period", "feature"]).to_frame(index=False)
+    return full.merge(frame, on=["period", "feature"], how="left").fillna({"visits": 0})
+
+
+def kpis(ctx: Context, current, previous) -> None:
+    """Cards: total, each service, share of under-14s; changes only between shown numbers."""
+    columns = st.columns(2 + len(FEATURES))
+    total, total_status = current.grand_total()
+    prev_total = previous.grand_total()[0] if previous else None
+    delta = change(pd.Series([total]), pd.Series([prev_total])).iloc[0] if previous else pd.NA
+    columns[0].metric(
+        ctx.t("submissions"),
+        format_count(total, total_status, ctx.min_cell),
+        None if pd.isna(delta) else f"{delta:+.1%}",
+        help=None if total_status == SHOWN else ctx.t(f"suppressed_{total_status}"),
+    )
+    cur = current.totals[FEATURE_TOTALS].set_index("feature")
+    prev = previous.totals[FEATURE_TOTALS].set_index("feature") if previous else None
+    for column, feature in zip(columns[1:], FEATURES, strict=False):
+        if feature not in cur.index:
+            column.metric(ctx.t(feature), "0")
+            continue
+        value, status = cur.loc[feature, "visits"], cur.loc[feature, "status"]
+        d = pd.NA
+        if prev is not None and feature in prev.index:
+            d = change(pd.Series([value]), pd.Series([prev.loc[feature, "visits"]])).iloc[0]
+        column.metric(
+            ctx.t(feature),
+            format_count(value, status, ctx.min_cell),
+            None if pd.isna(d) else f"{d:+.1%}",
+            help=None if status == SHOWN else ctx.t(f"suppressed_{status}"),
+        )
+    under = queries.counts(ctx.version, ctx.filters, ctx.start, ctx.end, by=("age_group",))
+    young = int(under.loc[under["age_group"] == UNDER_14_GROUP, "visits"].sum())
+    # under-14s and everyone else, with their total: a small count hides the share
+    split = gate(
+        pd.DataFrame({"group": ["under", "rest"], "visits": [young, int(under["visits"].sum()) - young]}),
+        ["group"],
+        totals_over=[()],
+        min_cell=ctx.min_cell,
+    )
+    young_row = split.cells.iloc[0]
+    ratio = share(pd.Series([young_row["visits"]]), split.grand_total()[0]).iloc[0]
+    columns[-1].metric(
+        ctx.t("under_14_share"),
+        f"{ratio:.1%}" if not pd.isna(ratio) else format_count(None, young_row["status"], ctx.min_cell),
+        help=None if not pd.isna(ratio) else ctx.t("suppressed_small"),
+    )
+
+
+def main() -> None:
+    ctx = page_context()
+    if ctx is None:
+        return
+    st.title(ctx.t("overview"))
+    st.caption(period_caption(ctx))
+    current_frame = trend_table(ctx, ctx.start, ctx.end)
+    current = gate(current_frame, ["period", "feature"], totals_over=[FEATURE_TOTALS, ()], min_cell=ctx.min_cell)
+    previous = comparison_cells = None
+    if ctx.comparison:
+        previous_frame = trend_table(ctx, *ctx.comparison)
+        previous = gate(previous_frame, ["period", "feature"], totals_over=[FEATURE_TOTALS, ()], min_cell=ctx.min_cell)
+        # drawn over the current period: shifted by the distance between the two periods
+        comparison_cells = previous.cells.copy()
+        comparison_cells["period"] = comparison_cells["period"] + (
+            pd.Timestamp(ctx.start) - pd.Timestamp(ctx.comparison[0])
+        )
+    kpis(ctx, current, previous)
+    st.subheader(f"{ctx.t('trend')} ({ctx.t(ctx.filters.grain)})")
+    if current.cells.empty:
+        st.info(ctx.t("no_data_in_period"))
+        return
+    figure = charts.lines(
+        current.cells,
+        "period",
+        "feature",
+        ctx.lang,
+        min_cell=ctx.min_cell,
+        comparison=comparison_cells,
+        x_title=ctx.t("date"),
+    )
+    st.plotly_chart(figure, width="stretch", key="overview_trend")
+    st.caption(ctx.t("partial_periods"))
+
+
+main()
