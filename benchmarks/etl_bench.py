@@ -146,10 +146,17 @@ def write_doc(results: list[dict[str, object]], runs: int) -> str:
             f"{r['ratio']:.2f}x | {r['rows'] / r['etl_wall']:,.0f} | {r['etl_rss']:,.0f} MB | "
             f"{r['bare_rss']:,.0f} MB | {r['store_mb']:.1f} MB |"
         )
-    section = "\n".join(lines) + "\n"
+    return write_section(SECTION, "\n".join(lines) + "\n")
+
+
+def write_section(title: str, section: str) -> str:
+    """Replace (or add) one `## title` section of docs/performance.md."""
     text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Performance\n\n"
-    pattern = re.compile(rf"## {SECTION}\n.*?(?=\n## |\Z)", re.S)
-    text = pattern.sub(section.rstrip("\n") + "\n", text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section
+    pattern = re.compile(rf"## {re.escape(title)}\n.*?(?=\n## |\Z)", re.S)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: section.rstrip("\n") + "\n", text)
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
     DOC.parent.mkdir(parents=True, exist_ok=True)
     DOC.write_text(text, encoding="utf-8")
     return section

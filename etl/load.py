@@ -118,6 +118,9 @@ def _run_with_progress(con: duckdb.DuckDBPyConnection, query: str, total: int, p
     if progress is None:
         con.execute(query)
         return
+    # DuckDB tracks progress only with its progress bar on; it must not print it itself
+    con.execute("set enable_progress_bar = true")
+    con.execute("set enable_progress_bar_print = false")
     failure: list[BaseException] = []
 
     def work() -> None:
