@@ -10,22 +10,29 @@ from pathlib import Path
 
 import streamlit as st
 
+from dashboard.filters import parse_params
 from dashboard.i18n import t
-from dashboard.settings import DEFAULT_LANGUAGE
 
 VIEWS = Path(__file__).with_name("views")  # not "pages": Streamlit would list that folder on its own
 
-st.set_page_config(page_title="Gangnam visitor analytics", page_icon=":material/analytics:", layout="wide")
-lang = st.session_state.get("filter_lang", DEFAULT_LANGUAGE)
+# An emoji icon, set before st.navigation: otherwise the favicon is the page's ":material/...:" icon,
+# which the browser fetches from fonts.gstatic.com, out of reach on the intranet.
+st.set_page_config(page_icon="📊", layout="wide")
+# the language of the labels drawn before the sidebar: a shared link's on the first run
+lang = st.session_state.get("filter_lang") or parse_params(st.query_params.to_dict()).filters.lang
+overview = st.Page(
+    VIEWS / "overview.py", title=t("overview", lang), icon=":material/monitoring:", url_path="", default=True
+)
+
+
+def overview_link() -> None:
+    """/overview, as links name it: Streamlit serves the default page at / only, so go there with the filters."""
+    st.switch_page(overview, query_params=st.query_params.to_dict())
+
+
 navigation = st.navigation(
     [
-        st.Page(
-            VIEWS / "overview.py",
-            title=t("overview", lang),
-            icon=":material/monitoring:",
-            url_path="overview",
-            default=True,
-        ),
+        overview,
         st.Page(VIEWS / "countries.py", title=t("countries", lang), icon=":material/public:", url_path="countries"),
         st.Page(
             VIEWS / "demographics.py", title=t("demographics", lang), icon=":material/groups:", url_path="demographics"
@@ -34,6 +41,8 @@ navigation = st.navigation(
             VIEWS / "services.py", title=t("services", lang), icon=":material/medical_services:", url_path="services"
         ),
         st.Page(VIEWS / "about.py", title=t("about", lang), icon=":material/info:", url_path="about"),
+        st.Page(overview_link, title=t("overview", lang), url_path="overview", visibility="hidden"),
     ]
 )
+st.set_page_config(page_title=f"{navigation.title} · {t('app_title', lang)}")
 navigation.run()

@@ -5,12 +5,16 @@ shown. Where a table shows totals, more cells are suppressed (complementary
 suppression, as tau-ARGUS does for tables with margins) until, in every sum
 that the table shows, either no part is hidden, or at least two are and what
 they add up to is not itself a small count. A hidden total likewise keeps at
-least one of its parts hidden. Shares and changes are computed only from
+least one of its parts hidden. Sums that are each safe can still give a
+small count away together (a row, a column and the grand total); a last check
+finds every small count that follows exactly from all the shown sums at once,
+and hides one more number beside it. Shares and changes are computed only from
 numbers that are shown.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -93,6 +97,69 @@ def _protect(fine: _Level, coarse: _Level, parent: np.ndarray, min_cell: int) ->
     return True
 
 
+def _unit_vectors_in_span(matrix: np.ndarray) -> np.ndarray:
+    """For each column j, whether the unit vector e_j is a combination of the rows."""
+    # an orthonormal basis of the row space from the smaller Gram matrix: much faster than an SVD
+    if matrix.shape[0] < matrix.shape[1]:
+        values, vectors = np.linalg.eigh(matrix @ matrix.T)
+        keep = values > 1e-9 * max(values.max(), 1.0)
+        basis = matrix.T @ vectors[:, keep] / np.sqrt(values[keep])
+    else:
+        values, vectors = np.linalg.eigh(matrix.T @ matrix)
+        basis = vectors[:, values > 1e-9 * max(values.max(), 1.0)]
+    return (basis**2).sum(axis=1) > 1 - 1e-6
+
+
+def _hide_recoverable(levels: list[_Level], sums: list[tuple[_Level, _Level, np.ndarray]]) -> bool:
+    """Hide one more part of the sums from which a small count follows exactly; returns whether it did.
+
+    Each shown sum is a linear equation over the hidden numbers. A hidden
+    number follows from them exactly when its unit vector lies in the span of
+    the equations (for example a row, a column and the grand total together).
+    """
+    unknown = {id(level): np.full(len(level.raw), -1) for level in levels}
+    small: list[bool] = []
+    for level in levels:
+        hidden = np.flatnonzero(level.status != 0)
+        unknown[id(level)][hidden] = np.arange(len(small), len(small) + len(hidden))
+        small.extend(level.status[hidden] == 1)
+    if not any(small):
+        return False
+    rows, equations = [], []
+    for fine, coarse, parent in sums:
+        for group in range(len(coarse.raw)):
+            row = np.zeros(len(small))
+            parts = np.flatnonzero(parent == group)
+            hidden_parts = parts[fine.status[parts] != 0]
+            row[unknown[id(fine)][hidden_parts]] = 1.0
+            if coarse.status[group] != 0:
+                row[unknown[id(coarse)][group]] = -1.0
+            if row.any():
+                rows.append(row)
+                equations.append((fine, coarse, parts, group))
+    if not rows:
+        return False
+    matrix = np.array(rows)
+    determined = np.flatnonzero(_unit_vectors_in_span(matrix) & np.array(small))
+    hid = False
+    for column in determined:
+        # the smallest shown part of an equation it is in; the total itself if it has none
+        best = None
+        for (fine, coarse, parts, group), row in zip(equations, matrix, strict=True):
+            if row[column] == 0:
+                continue
+            open_parts = parts[(fine.status[parts] == 0) & (fine.raw[parts] > 0)]
+            for index in open_parts:
+                if best is None or fine.raw[index] < best[0].raw[best[1]]:
+                    best = (fine, index)
+            if best is None and coarse.status[group] == 0 and coarse.raw[group] > 0:
+                best = (coarse, group)
+        if best is not None and best[0].status[best[1]] == 0:
+            best[0].status[best[1]] = 2
+            hid = True
+    return hid
+
+
 def gate(
     frame: pd.DataFrame,
     dims: Sequence[str],
@@ -111,6 +178,16 @@ def gate(
     cells = frame[[*dims, value]].rename(columns={value: "visits"}).reset_index(drop=True)
     cells["visits"] = cells["visits"].fillna(0).astype("int64")
     groupings = list(dict.fromkeys(tuple(g) for g in totals_over if set(g) < set(dims)))
+    # two shown margins imply the totals they share (the row totals and the column totals
+    # both add up to the grand total), so those are protected as if shown too
+    implied = True
+    while implied:
+        implied = False
+        for one, other in itertools.combinations(groupings, 2):
+            common = tuple(d for d in dims if d in one and d in other)
+            if set(common) not in [set(g) for g in groupings]:
+                groupings.append(common)
+                implied = True
     levels = {tuple(dims): _Level(cells[dims], cells["visits"].to_numpy(copy=True), None)}
     levels[tuple(dims)].status = is_small(levels[tuple(dims)].raw, min_cell).astype("int8")
     for grouping in groupings:
@@ -122,8 +199,12 @@ def gate(
         for fine in levels
         if set(coarse) < set(fine)
     ]
-    while any([_protect(fine, coarse, parent, min_cell) for fine, coarse, parent in sums]):
-        pass
+    while True:
+        while any([_protect(fine, coarse, parent, min_cell) for fine, coarse, parent in sums]):
+            pass
+        # sums that are each safe can still give a small count away together
+        if not _hide_recoverable(list(levels.values()), sums):
+            break
 
     def published(level: _Level) -> pd.DataFrame:
         out = level.keys.copy()
@@ -137,6 +218,11 @@ def gate(
         if column in dims:
             result[column] = cells[column]
     return Gated(result, {grouping: published(levels[grouping]) for grouping in groupings}, min_cell)
+
+
+def margins(dims: Sequence[str]) -> list[tuple[str, ...]]:
+    """Every total of a table by `dims`, down to the grand total: `[("a",), ("b",), ()]` for two."""
+    return [tuple(c) for size in range(len(dims) - 1, -1, -1) for c in itertools.combinations(dims, size)]
 
 
 def share(part: pd.Series, whole: pd.Series | int | None) -> pd.Series:

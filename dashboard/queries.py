@@ -91,7 +91,8 @@ def batches(version: StoreVersion) -> pd.DataFrame:
     return _cached(
         version,
         "select batch_id, file_name, file_format, strftime(timezone(?, loaded_at), '%Y-%m-%d %H:%M') "
-        "as loaded_at, rows_read, rows_loaded, rows_rejected, first_event_date, last_event_date, source_destroyed "
+        "as loaded_at, rows_read, rows_loaded, rows_rejected, first_event_date::varchar as first_event_date, "
+        "last_event_date::varchar as last_event_date, source_destroyed "
         "from batches order by batch_id desc",
         (TIMEZONE,),
     )

@@ -106,7 +106,15 @@ def _apply_pending() -> None:
 def request_country(code: str) -> None:
     """Filter every page to one country (from a click on the map or a table) and rerun."""
     st.session_state["pending_country"] = code
+    # a selection outlives its rerun: new widget keys drop the click once it is used
+    st.session_state["country_requests"] = st.session_state.get("country_requests", 0) + 1
     st.rerun()
+
+
+def selection_key(name: str) -> str:
+    """The key of a widget whose selection requests a country; a new one after each request."""
+    round_ = st.session_state.get("country_requests", 0)
+    return f"{name}_{round_}" if round_ else name
 
 
 def _country_options(version: StoreVersion | None) -> list[str]:

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import queries
+from dashboard.gate import format_count, gate
 from dashboard.ui import page_context
 from etl.contract import MIN_CELL, TIMEZONE
 
@@ -32,22 +33,51 @@ RULES = {
 }
 
 
+def gated_batch_counts(log: pd.DataFrame, min_cell: int) -> pd.DataFrame:
+    """The rows read, loaded and rejected of each batch, through the gate.
+
+    A small file is a small count of submissions over its dates; read = loaded + rejected
+    is a sum shown beside its parts.
+    """
+    parts = log.melt(id_vars="batch_id", value_vars=["rows_loaded", "rows_rejected"], var_name="kind")
+    gated = gate(parts, ["batch_id", "kind"], totals_over=[("batch_id",)], value="value", min_cell=min_cell)
+    text = {
+        (batch, kind): format_count(visits, status, min_cell)
+        for batch, kind, visits, status in gated.cells.itertuples(index=False)
+    }
+    read = gated.totals[("batch_id",)]
+    read_text = {
+        batch: format_count(visits, status, min_cell) for batch, visits, status in read.itertuples(index=False)
+    }
+    log = log.copy()
+    for kind in ("rows_loaded", "rows_rejected"):
+        log[kind] = [text[batch, kind] for batch in log["batch_id"]]
+    log["rows_read"] = log["batch_id"].map(read_text)
+    return log
+
+
 def main() -> None:
     ctx = page_context()
     if ctx is None:
         return
     st.title(ctx.t("about"))
     facts = queries.store_facts(ctx.version)
-    columns = st.columns(4)
-    columns[0].metric(ctx.t("last_load"), facts["last_load"] or "–")
     first, last = pd.Timestamp(facts["first_date"]).date(), pd.Timestamp(facts["last_date"]).date()
-    columns[1].metric(ctx.t("date_range"), f"{first} – {last}")
-    columns[2].metric(ctx.t("batches"), f"{int(facts['batches']):,}")
-    columns[3].metric(ctx.t("timezone"), TIMEZONE)
+    # plain lines, not metric cards: a card cuts a date range or a time short
+    st.markdown(
+        "\n".join(
+            [
+                f"- **{ctx.t('last_load')}**: {facts['last_load'] or '–'} (KST)",
+                f"- **{ctx.t('date_range')}**: {first} – {last}",
+                f"- **{ctx.t('batches')}**: {int(facts['batches']):,}",
+                f"- **{ctx.t('timezone')}**: {TIMEZONE}",
+            ]
+        )
+    )
     st.subheader(ctx.t("suppression_rule"))
     st.markdown(RULES[ctx.lang])
     st.subheader(ctx.t("batch_log"))
-    log = queries.batches(ctx.version)
+    log = gated_batch_counts(queries.batches(ctx.version), ctx.min_cell)
     log["source_destroyed"] = log["source_destroyed"].map({True: "✔", False: ""})
     st.dataframe(
         log.rename(columns={column: ctx.t(f"col_{column}") for column in log.columns}), hide_index=True, width="stretch"

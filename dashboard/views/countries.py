@@ -9,7 +9,7 @@ from dashboard import charts, queries
 from dashboard.gate import change, format_count, gate, share
 from dashboard.i18n import country_name
 from dashboard.settings import TOPOJSON_URL
-from dashboard.ui import Context, page_context, period_caption, request_country
+from dashboard.ui import Context, page_context, period_caption, request_country, selection_key
 
 SORTS = ("visits", "change", "country")
 
@@ -58,7 +58,12 @@ def show_table(ctx: Context, table: pd.DataFrame) -> None:
         }
     )
     event = st.dataframe(
-        shown, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row", key="countries_table"
+        shown,
+        hide_index=True,
+        width="stretch",
+        on_select="rerun",
+        selection_mode="single-row",
+        key=selection_key("countries_table"),
     )
     rows = event.selection.rows if event else []
     if rows:
@@ -79,7 +84,7 @@ def main() -> None:
     event = st.plotly_chart(
         figure,
         width="stretch",
-        key="countries_map",
+        key=selection_key("countries_map"),
         on_select="rerun",
         selection_mode="points",
         config={"topojsonURL": TOPOJSON_URL},

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts, queries
-from dashboard.gate import format_count, gate
+from dashboard.gate import format_count, gate, margins
 from dashboard.i18n import t
 from dashboard.queries import complete
 from dashboard.ui import Context, page_context, period_caption
@@ -76,7 +76,8 @@ def mix_over_time(ctx: Context, dimension: str, values: list[str], key: str) -> 
         st.info(ctx.t("no_data_in_period"))
         return
     frame = complete(frame, {"period": list(frame["period"].drop_duplicates()), dimension: values})
-    gated = gate(frame, ["period", dimension], totals_over=[("period",)], min_cell=ctx.min_cell)
+    # the age and gender totals are in the table above: protect every margin, not only the periods'
+    gated = gate(frame, ["period", dimension], totals_over=margins(["period", dimension]), min_cell=ctx.min_cell)
     st.plotly_chart(charts.share_bars(gated, "period", dimension, values, ctx.lang), width="stretch", key=key)
 
 

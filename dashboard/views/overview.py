@@ -6,11 +6,14 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts, queries
-from dashboard.gate import SHOWN, change, format_count, gate, share
+from dashboard.gate import SHOWN, change, format_count, gate, margins, share
 from dashboard.ui import Context, page_context, period_caption
 from etl.contract import FEATURES, UNDER_14_GROUP
 
 FEATURE_TOTALS = ("feature",)
+# every margin of the (period, feature) table, as on the Services page: its period totals show there
+# (as shares), the feature totals and the grand total here; a cell hidden on one page is hidden on both
+TREND_TOTALS = margins(["period", "feature"])
 
 
 def trend_table(ctx: Context, start, end) -> pd.DataFrame:
@@ -61,11 +64,14 @@ def kpis(ctx: Context, current, previous) -> None:
     )
     young_row = split.cells.iloc[0]
     ratio = share(pd.Series([young_row["visits"]]), split.grand_total()[0]).iloc[0]
-    columns[-1].metric(
-        ctx.t("under_14_share"),
-        f"{ratio:.1%}" if not pd.isna(ratio) else format_count(None, young_row["status"], ctx.min_cell),
-        help=None if not pd.isna(ratio) else ctx.t("suppressed_small"),
-    )
+    status = young_row["status"]
+    if not pd.isna(ratio):
+        value = f"{ratio:.1%}"
+    elif status == SHOWN:
+        value = "–"  # no submissions at all, or a hidden total: there is no share to show
+    else:
+        value = format_count(None, status, ctx.min_cell)
+    columns[-1].metric(ctx.t("under_14_share"), value, help=None if status == SHOWN else ctx.t(f"suppressed_{status}"))
 
 
 def main() -> None:
@@ -75,11 +81,11 @@ def main() -> None:
     st.title(ctx.t("overview"))
     st.caption(period_caption(ctx))
     current_frame = trend_table(ctx, ctx.start, ctx.end)
-    current = gate(current_frame, ["period", "feature"], totals_over=[FEATURE_TOTALS, ()], min_cell=ctx.min_cell)
+    current = gate(current_frame, ["period", "feature"], totals_over=TREND_TOTALS, min_cell=ctx.min_cell)
     previous = comparison_cells = None
     if ctx.comparison:
         previous_frame = trend_table(ctx, *ctx.comparison)
-        previous = gate(previous_frame, ["period", "feature"], totals_over=[FEATURE_TOTALS, ()], min_cell=ctx.min_cell)
+        previous = gate(previous_frame, ["period", "feature"], totals_over=TREND_TOTALS, min_cell=ctx.min_cell)
         # drawn over the current period: shifted by the distance between the two periods
         comparison_cells = previous.cells.copy()
         comparison_cells["period"] = comparison_cells["period"] + (

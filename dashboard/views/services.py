@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import charts, queries
-from dashboard.gate import gate
+from dashboard.gate import gate, margins
 from dashboard.queries import complete
 from dashboard.ui import Context, page_context, period_caption
 from etl.contract import AGE_GROUPS, FEATURES
@@ -19,7 +19,8 @@ def features_over_time(ctx: Context) -> None:
         st.info(ctx.t("no_data_in_period"))
         return
     frame = complete(frame, {"period": list(frame["period"].drop_duplicates()), "feature": list(FEATURES)})
-    gated = gate(frame, ["period", "feature"], totals_over=[("period",)], min_cell=ctx.min_cell)
+    # all the margins, as on the Overview (which shows the feature totals): the same cells are hidden on both
+    gated = gate(frame, ["period", "feature"], totals_over=margins(["period", "feature"]), min_cell=ctx.min_cell)
     left, right = st.columns(2)
     with left:
         st.caption(ctx.t("submissions"))
@@ -41,7 +42,8 @@ def features_by(ctx: Context, dimension: str, values: list[str], key: str) -> No
         st.info(ctx.t("no_data_in_period"))
         return
     frame = complete(frame, {dimension: values, "feature": list(FEATURES)})
-    gated = gate(frame, [dimension, "feature"], totals_over=[(dimension,)], min_cell=ctx.min_cell)
+    # the feature totals are on the Overview, the age totals on Demographics: protect every margin
+    gated = gate(frame, [dimension, "feature"], totals_over=margins([dimension, "feature"]), min_cell=ctx.min_cell)
     st.plotly_chart(charts.share_bars(gated, dimension, "feature", list(FEATURES), ctx.lang), width="stretch", key=key)
 
 

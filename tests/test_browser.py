@@ -1,0 +1,391 @@
+"""The dashboard in a real browser: `streamlit run` on a free port, driven by headless Chromium.
+
+What only a browser shows: the pages render without an error, the charts and
+the world map draw (the map with the CDN blocked, from the files the
+dashboard serves itself), a shared link opens the same view, a click on the
+map or the table filters every page, and the language switch. With
+SCREENSHOTS=1 each page is also saved to docs/screenshots/<page>.png.
+
+Debian's Chromium is used (never a downloaded browser). Without it the module
+is skipped, except on CI (CI=true), where that is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
+
+import duckdb
+import pycountry
+import pytest
+from conftest import REPO, run_etl
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+VIEWPORT = {"width": 1400, "height": 1000}
+SCREENSHOTS = REPO / "docs" / "screenshots"
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+STARTUP_SECONDS = 60
+TIMEOUT_MS = 30_000
+
+# url path -> (Korean title, English title), as a planner reads them
+PAGES = {
+    "overview": ("개요", "Overview"),
+    "countries": ("국가", "Countries"),
+    "demographics": ("인구통계", "Demographics"),
+    "services": ("서비스", "Services"),
+    "about": ("데이터 안내", "About the data"),
+}
+APP_TITLE = {"ko": "강남 방문자 분석", "en": "Gangnam visitor analytics"}
+PAGES_WITH_CHARTS = ("overview", "countries", "demographics", "services")
+
+
+def korea_today() -> date:
+    return datetime.now(ZoneInfo("Asia/Seoul")).date()
+
+
+@dataclass(frozen=True)
+class DemoStore:
+    path: Path
+    first: date
+    last: date
+
+    def top_countries(self, start: date, end: date) -> list[tuple[str, int]]:
+        """Countries by submissions in [start, end], most first."""
+        with duckdb.connect(str(self.path), read_only=True) as con:
+            return con.execute(
+                "select country, sum(visits)::bigint as n from visit_counts "
+                "where event_date between ? and ? and country <> 'unknown' group by country order by n desc",
+                [start, end],
+            ).fetchall()
+
+
+@dataclass
+class Server:
+    url: str
+    store: DemoStore
+
+
+@dataclass
+class Traffic:
+    """Every request a page made, and those to the plotly CDN that were blocked."""
+
+    urls: list[str] = field(default_factory=list)
+    blocked: list[str] = field(default_factory=list)
+
+    def foreign(self) -> list[str]:
+        return [url for url in self.urls if urlsplit(url).hostname not in LOCAL_HOSTS | {None}]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        reason = f"{CHROMIUM} is missing (apt-get install chromium); the browser tests need it"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def demo_store(tmp_path_factory: pytest.TempPathFactory) -> DemoStore:
+    folder = tmp_path_factory.mktemp("browser")
+    raw, db = folder / "demo.csv", folder / "visitors.duckdb"
+    code, _, err = run_etl("generate", "--rows", 20_000, "--end", korea_today().isoformat(), "--out", raw)
+    assert code == 0, err
+    code, _, err = run_etl("load", raw, "--db", db)
+    assert code == 0, err
+    with duckdb.connect(str(db), read_only=True) as con:
+        first, last = con.execute("select min(event_date), max(event_date) from visit_counts").fetchone()
+    return DemoStore(db, first, last)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(browser: Browser, demo_store: DemoStore, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """`streamlit run` from the repository root (so .streamlit/config.toml applies) on a free port."""
+    port = _free_port()
+    log_path = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
+    env = {**os.environ, "GANGNAM_DB": str(demo_store.path), "PYTHONPATH": str(REPO)}
+    env.pop("GANGNAM_LANG", None)  # pages open in Korean, the default
+    command = [sys.executable, "-m", "streamlit", "run", "dashboard/app.py"]
+    command += ["--server.port", str(port), "--server.headless", "true", "--server.address", "127.0.0.1"]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        _wait_until_healthy(process, port, log_path)
+        yield Server(f"http://127.0.0.1:{port}", demo_store)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_until_healthy(process: subprocess.Popen, port: int, log_path: Path) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"streamlit exited with {process.returncode}:\n{log_path.read_text(errors='replace')}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as answer:
+                if answer.read().strip() == b"ok":
+                    return
+        except OSError:
+            pass
+        time.sleep(0.25)
+    pytest.fail(f"streamlit not healthy after {STARTUP_SECONDS} s:\n{log_path.read_text(errors='replace')}")
+
+
+@pytest.fixture
+def traffic() -> Traffic:
+    return Traffic()
+
+
+@pytest.fixture
+def page(browser: Browser, server: Server, traffic: Traffic) -> Iterator[Page]:
+    """A fresh browser context (a new Streamlit session), the plotly CDN blocked, every request recorded."""
+    context = browser.new_context(viewport=VIEWPORT, locale="ko-KR", timezone_id="Asia/Seoul")
+    context.set_default_timeout(TIMEOUT_MS)
+
+    def block(route) -> None:
+        traffic.blocked.append(route.request.url)
+        route.abort()
+
+    context.route(re.compile(r"^https?://cdn\.plot\.ly/"), block)
+    tab = context.new_page()
+    tab.on("request", lambda request: traffic.urls.append(request.url))
+    tab.on("websocket", lambda socket: traffic.urls.append(socket.url))
+    yield tab
+    context.close()
+
+
+def wait_for_app(page: Page) -> None:
+    """The script has run to its end: Streamlit's own signal, as in its e2e suite."""
+    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']")
+
+
+def open_page(page: Page, server: Server, path: str, query: str = "") -> None:
+    page.goto(f"{server.url}/{path}{'?' + query if query else ''}")
+    wait_for_app(page)
+
+
+def heading(page: Page):
+    return page.get_by_role("heading", level=1)
+
+
+def expect_no_error(page: Page) -> None:
+    """No exception on the page, and no error dialog (such as Streamlit's "Page not found")."""
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    expect(page.get_by_role("dialog")).to_have_count(0)
+
+
+def query_of(page: Page) -> dict[str, list[str]]:
+    return parse_qs(urlsplit(page.url).query)
+
+
+def country_filter(page: Page):
+    """The sidebar's country multiselect (the first multiselect of the sidebar)."""
+    return page.get_by_test_id("stSidebar").get_by_test_id("stMultiSelect").first
+
+
+def country_tags(page: Page):
+    """The countries chosen in the sidebar's filter, one tag each."""
+    return country_filter(page).locator("[data-testid='stMultiSelectTagsContainer'] [data-tag]")
+
+
+def save_screenshot(page: Page, name: str) -> None:
+    """The whole page: Streamlit scrolls inside its main area, so the viewport grows to its height."""
+    height = page.evaluate(
+        "() => Math.max(...['stMain', 'stSidebarContent'].map((id) => {"
+        " const area = document.querySelector(`[data-testid='${id}']`);"
+        " return area ? area.getBoundingClientRect().top + area.scrollHeight : 0; }))"
+    )
+    page.set_viewport_size({"width": VIEWPORT["width"], "height": max(VIEWPORT["height"], height)})
+    page.wait_for_timeout(500)  # plotly redraws on resize
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
+    page.set_viewport_size(VIEWPORT)
+
+
+@pytest.mark.parametrize("path", list(PAGES))
+def test_page_loads_with_its_title_and_charts(page: Page, server: Server, traffic: Traffic, path: str) -> None:
+    open_page(page, server, path)
+    korean = PAGES[path][0]
+    expect(heading(page)).to_have_text(korean)
+    expect(page).to_have_title(f"{korean} · {APP_TITLE['ko']}")
+    if path in PAGES_WITH_CHARTS:
+        charts = page.get_by_test_id("stPlotlyChart")
+        expect(charts.first).to_be_visible()
+        for index in range(charts.count()):
+            expect(charts.nth(index).locator("svg.main-svg").first).to_be_attached()
+    if path == "countries":
+        expect(page.locator("path.choroplethlocation").first).to_be_attached()
+    expect_no_error(page)
+    assert traffic.foreign() == []
+    if os.environ.get("SCREENSHOTS") == "1":
+        save_screenshot(page, path)
+
+
+def test_map_draws_offline(page: Page, server: Server, traffic: Traffic) -> None:
+    """Every request to cdn.plot.ly is blocked: the map's topojson comes from the dashboard itself."""
+    store = server.store
+    open_page(page, server, "countries", f"period=custom&from={store.first}&to={store.last}")
+    page.wait_for_function("() => document.querySelectorAll('path.choroplethlocation').length > 100")
+    assert page.locator("path.choroplethlocation").count() > 100
+    # colored by count (Blues), not only grey: the figure's data reached the map
+    fills = page.locator("path.choroplethlocation").evaluate_all(
+        "(paths) => paths.map((p) => getComputedStyle(p).fill)"
+    )
+    assert len(set(fills)) > 10
+    expect_no_error(page)
+    assert any(urlsplit(url).path == "/app/static/world_110m.json" for url in traffic.urls)
+    assert traffic.blocked == []  # nothing even tried the CDN
+    assert traffic.foreign() == []
+
+
+def test_shared_link_reproduces_the_filters(page: Page, server: Server) -> None:
+    open_page(page, server, "overview", "period=last_30&country=CN&lang=en")
+    expect(heading(page)).to_have_text("Overview")
+    expect(page).to_have_title("Overview · Gangnam visitor analytics")
+    sidebar = page.get_by_test_id("stSidebar")
+    for label in ("Language", "Filters", "Period", "Compare with", "Time unit", "Service", "Gender", "Age group"):
+        expect(sidebar.get_by_text(label, exact=True).first).to_be_visible()
+    # the page links too are in English on the link's first run
+    expect(page.get_by_test_id("stSidebarNav")).to_contain_text("Demographics")
+    expect(sidebar.get_by_test_id("stSelectbox").first.locator("input")).to_have_value("Last 30 days")
+    today = korea_today()
+    period = f"{today - timedelta(days=29)} – {today}"
+    expect(page.get_by_test_id("stCaptionContainer").filter(has_text=period)).to_have_count(1)
+    expect(country_filter(page)).to_contain_text("Country")
+    expect(country_filter(page)).to_contain_text("China")
+    expect_no_error(page)
+    query = query_of(page)
+    assert query["period"] == ["last_30"] and query["country"] == ["CN"] and query["lang"] == ["en"]
+
+
+def _expect_filtered_everywhere(page: Page, code: str, total: int | None = None) -> None:
+    """After a click on the Countries page: the URL names the country, the map draws it alone,
+    and every other page keeps the filter (the Overview's total is the country's, when given)."""
+    expect(page).to_have_url(re.compile(rf"[?&]country={code}(&|$)"))
+    wait_for_app(page)
+    expect_no_error(page)
+    iso3 = pycountry.countries.get(alpha_2=code).alpha_3
+    page.wait_for_function(
+        "(iso3) => { const p = document.querySelectorAll('path.choroplethlocation');"
+        " return p.length === 1 && p[0].__data__.loc === iso3; }",
+        arg=iso3,
+    )
+    expect(country_tags(page)).to_have_count(1)
+    expect_no_error(page)
+    for path, (title, _) in PAGES.items():
+        if path == "countries":
+            continue
+        page.get_by_test_id("stSidebarNavLink").filter(has_text=title).click()
+        expect(heading(page)).to_have_text(title)
+        wait_for_app(page)
+        shown_path = "" if path == "overview" else path  # the default page is at /
+        expect(page).to_have_url(re.compile(rf":\d+/{shown_path}\?(.*&)?country={code}(&|$)"))
+        expect(country_tags(page)).to_have_count(1)
+        if path == "overview" and total is not None:
+            expect(page.get_by_test_id("stMetricValue").first).to_have_text(f"{total:,}")
+        expect_no_error(page)
+
+
+def _click_first_table_row(page: Page, server: Server) -> tuple[str, int]:
+    """On the Countries page over every stored date; returns the first row's country and count."""
+    store = server.store
+    (top, visits), (_, runner_up) = store.top_countries(store.first, store.last)[:2]
+    assert visits > runner_up, "the table's first row must be one country for this test"
+    open_page(page, server, "countries", f"period=custom&from={store.first}&to={store.last}")
+    table = page.get_by_test_id("stDataFrame")
+    table.scroll_into_view_if_needed()
+    box = table.bounding_box()
+    # the row marker (checkbox) of the first row, under the 35 px header; sorted by submissions
+    page.mouse.click(box["x"] + 15, box["y"] + 35 + 17)
+    return top, visits
+
+
+def test_table_row_click_filters_every_page(page: Page, server: Server) -> None:
+    top, visits = _click_first_table_row(page, server)
+    _expect_filtered_everywhere(page, top, visits)
+
+
+def test_a_used_click_does_not_come_back(page: Page, server: Server) -> None:
+    """Once the filter is cleared, the row clicked before must not filter again."""
+    top, _ = _click_first_table_row(page, server)
+    expect(page).to_have_url(re.compile(rf"[?&]country={top}(&|$)"))
+    wait_for_app(page)
+    country_filter(page).get_by_role("button", name=re.compile(r"^Remove ")).click()
+    expect(page).not_to_have_url(re.compile(r"[?&]country="))
+    wait_for_app(page)
+    page.wait_for_timeout(1000)  # a stale selection would ask for the country again on this rerun
+    wait_for_app(page)
+    expect(country_tags(page)).to_have_count(0)
+    assert "country" not in query_of(page)
+    expect_no_error(page)
+
+
+def test_map_click_filters_every_page(page: Page, server: Server) -> None:
+    open_page(page, server, "countries")
+    page.wait_for_function("() => document.querySelectorAll('path.choroplethlocation').length > 10")
+    # the largest shown (non-grey) country whose box centre lies inside its own shape
+    target = page.evaluate(
+        """() => {
+            const inside = (el, x, y) => el.isPointInFill(new DOMPoint(x, y).matrixTransform(el.getScreenCTM().inverse()));
+            const shown = [...document.querySelectorAll('path.choroplethlocation')]
+                .filter((el) => el.__data__ && el.__data__.z > 0)
+                .map((el) => ({ el, box: el.getBoundingClientRect() }))
+                .map(({ el, box }) => ({ el, x: box.x + box.width / 2, y: box.y + box.height / 2, area: box.width * box.height }))
+                .filter(({ el, x, y }) => inside(el, x, y))
+                .sort((a, b) => b.area - a.area);
+            return shown.length ? { loc: shown[0].el.__data__.loc, x: shown[0].x, y: shown[0].y } : null;
+        }"""
+    )
+    assert target, "no country on the map to click"
+    code = pycountry.countries.get(alpha_3=target["loc"]).alpha_2
+    page.mouse.click(target["x"], target["y"])
+    _expect_filtered_everywhere(page, code)
+
+
+def test_language_switch_changes_the_titles(page: Page, server: Server) -> None:
+    open_page(page, server, "countries")
+    expect(heading(page)).to_have_text("국가")
+    expect(page).to_have_title("국가 · 강남 방문자 분석")
+    language = page.get_by_test_id("stSidebar").get_by_test_id("stRadio").first
+    language.get_by_text("English", exact=True).click()
+    expect(heading(page)).to_have_text("Countries")
+    expect(page).to_have_title("Countries · Gangnam visitor analytics")
+    expect(page.get_by_test_id("stSidebarNav")).to_contain_text("About the data")
+    expect(page).to_have_url(re.compile(r"[?&]lang=en(&|$)"))
+    language.get_by_text("한국어", exact=True).click()
+    expect(heading(page)).to_have_text("국가")
+    expect(page).to_have_title("국가 · 강남 방문자 분석")
+    expect(page.get_by_test_id("stSidebarNav")).to_contain_text("데이터 안내")
+    wait_for_app(page)
+    expect_no_error(page)
+    assert "lang" not in query_of(page)

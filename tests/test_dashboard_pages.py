@@ -1,0 +1,691 @@
+"""The dashboard's pages through Streamlit's AppTest: rendering, filters, the URL, and the privacy gate.
+
+Stores are built here from raw CSV rows by the real ETL (`etl.load.load`),
+with dates relative to Korea's today. Expected numbers come from SQL run
+directly on the store, or from the rows written, never from the dashboard's
+own query layer.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections import Counter
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pytest
+from conftest import REPO, raw_row, write_csv
+from streamlit.testing.v1 import AppTest
+
+from dashboard.filters import korea_today
+from dashboard.i18n import country_name, t
+from etl.contract import AGE_GROUPS, FEATURES, GENDERS, MIN_CELL
+from etl.generate import generate
+from etl.load import load, remove_batch
+
+APP = str(REPO / "dashboard" / "app.py")
+PAGES = ("overview", "countries", "demographics", "services", "about")
+TODAY = korea_today()
+# a fixed four-week window that ends yesterday, so that no row is in the future
+START, END = TODAY - timedelta(days=28), TODAY - timedelta(days=1)
+WINDOW = {"period": "custom", "from": START.isoformat(), "to": END.isoformat(), "lang": "en"}
+GENDER_SPELLING = {"female": "F", "male": "M", "other": "other", "unknown": ""}
+AGE_OF = {"0-13": 10, "14-19": 16, "20-29": 25, "30-39": 35, "40-49": 45, "50-59": 55, "60-69": 65, "70+": 75}
+
+
+# --- building stores -----------------------------------------------------------------------------
+
+
+def submission(day: date, feature: str, country: str, gender: str = "female", age_group: str = "30-39") -> dict:
+    """A raw row that lands in exactly the given cell of visit_counts."""
+    birth = "" if age_group == "unknown" else f"{day.year - AGE_OF[age_group]}-01-01"
+    return raw_row(
+        submitted_at=f"{day.isoformat()}T12:00:00+09:00",
+        feature=feature,
+        residing_country=country,
+        gender=GENDER_SPELLING[gender],
+        date_of_birth=birth,
+    )
+
+
+def build_store(folder: Path, *files: list[dict]) -> Path:
+    """Load each list of rows as one raw file (one batch) into a new store."""
+    folder.mkdir(parents=True, exist_ok=True)
+    db = folder / "visitors.duckdb"
+    raws = [write_csv(folder, rows, name=f"export-{index}.csv") for index, rows in enumerate(files)]
+    results = load(raws, db)
+    assert [result.status for result in results] == ["loaded"] * len(files)
+    return db
+
+
+def sql(db: Path, query: str, params: list | None = None) -> list[tuple]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(query, params or []).fetchall()
+
+
+def spread(count: int, country: str, days: list[date], seed: int) -> list[dict]:
+    """`count` submissions from one country over days, services, genders and ages."""
+    rng = np.random.default_rng(seed)
+    return [
+        submission(
+            days[int(rng.integers(len(days)))],
+            FEATURES[int(rng.integers(len(FEATURES)))],
+            country,
+            GENDERS[int(rng.integers(len(GENDERS)))],
+            AGE_GROUPS[int(rng.integers(len(AGE_GROUPS)))],
+        )
+        for _ in range(count)
+    ]
+
+
+WINDOW_DAYS = [START + timedelta(days=offset) for offset in range((END - START).days + 1)]
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory) -> Path:
+    """The demo generator's data (with its dirty rows) over the last 120 days."""
+    folder = tmp_path_factory.mktemp("demo")
+    raw = generate(folder / "demo.csv", 3000, seed=11, start=TODAY - timedelta(days=120), end=TODAY - timedelta(days=1))
+    db = folder / "visitors.duckdb"
+    load([raw.path], db)
+    return db
+
+
+@pytest.fixture(scope="module")
+def counted_db(tmp_path_factory) -> Path:
+    """Known counts, most of them large enough to be shown, inside WINDOW and a little before it."""
+    rows = []
+    plan = [
+        # country, feature, gender, age group, count on each of two days
+        ("CN", "coupon", "female", "30-39", 9),
+        ("CN", "free_estimate", "female", "20-29", 8),
+        ("CN", "self_diagnosis", "male", "40-49", 7),
+        ("CN", "coupon", "male", "20-29", 6),
+        ("US", "coupon", "female", "30-39", 7),
+        ("US", "free_estimate", "male", "20-29", 6),
+        ("US", "self_diagnosis", "other", "50-59", 5),
+        ("JP", "free_estimate", "female", "20-29", 8),
+        ("JP", "coupon", "unknown", "unknown", 6),
+        ("TH", "self_diagnosis", "female", "0-13", 6),
+        ("VN", "coupon", "male", "70+", 2),
+    ]
+    for country, feature, gender, age_group, count in plan:
+        for day in (START + timedelta(days=3), END - timedelta(days=2)):
+            rows += [submission(day, feature, country, gender, age_group)] * count
+    # the comparison period: fewer of them, so that changes are shown
+    for country, feature, gender, age_group, count in plan[:6]:
+        rows += [submission(START - timedelta(days=10), feature, country, gender, age_group)] * count
+    return build_store(tmp_path_factory.mktemp("counted"), rows)
+
+
+@pytest.fixture(scope="module")
+def small_db(tmp_path_factory) -> Path:
+    """Many small counts: 40 countries with 1 to 9 submissions, a few with more, and a small second batch."""
+    rows = []
+    small_countries = ["AR", "AU", "BD", "BR", "CA", "CL", "CO", "DE", "EG", "ES", "FI", "FR", "GB", "GR", "ID", "IE",
+                       "IL", "IN", "IT", "KE", "KZ", "MA", "MN", "MX", "MY", "NG", "NL", "NO", "NZ", "PE", "PH", "PK",
+                       "PL", "PT", "SA", "SE", "SG", "TR", "UA", "ZA"]  # fmt: skip
+    for index, country in enumerate(small_countries):
+        rows += spread(1 + index % 9, country, WINDOW_DAYS, seed=index)
+    for index, (country, count) in enumerate([("CN", 160), ("US", 55), ("JP", 23), ("TH", 12), ("VN", 10)]):
+        rows += spread(count, country, WINDOW_DAYS, seed=100 + index)
+    # the comparison period has small counts of its own
+    rows += spread(30, "CN", [START - timedelta(days=d) for d in range(1, 28)], seed=7)
+    rows += spread(4, "RU", [START - timedelta(days=3)], seed=8)
+    small_batch = [submission(END - timedelta(days=1), "coupon", "MN", "male", "40-49")] * 3 + [
+        raw_row(submitted_at="not a time")
+    ]
+    return build_store(tmp_path_factory.mktemp("small"), rows, small_batch)
+
+
+@pytest.fixture(scope="module")
+def empty_db(tmp_path_factory) -> Path:
+    """A store whose tables exist but hold no rows: its only batch was removed."""
+    folder = tmp_path_factory.mktemp("empty")
+    db = build_store(folder, [submission(START, "coupon", "CN")])
+    remove_batch(db, 1)
+    assert sql(db, "select count(*) from visit_counts") == [(0,)]
+    return db
+
+
+# --- driving the app -----------------------------------------------------------------------------
+
+
+def start_app(monkeypatch, db: Path, params: dict[str, str] | None = None, page: str = "overview") -> AppTest:
+    monkeypatch.setenv("GANGNAM_DB", str(db))
+    at = AppTest.from_file(APP, default_timeout=60)
+    for name, value in (params or {}).items():
+        at.query_params[name] = value
+    if page != "overview":
+        at.switch_page(f"views/{page}.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def go_to(at: AppTest, page: str) -> AppTest:
+    at.switch_page(f"views/{page}.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def metric(at: AppTest, label: str) -> str:
+    found = [m.value for m in at.metric if m.label == label]
+    assert len(found) == 1, (label, [m.label for m in at.metric])
+    return found[0]
+
+
+def as_count(text: str) -> int:
+    assert re.fullmatch(r"\d{1,3}(,\d{3})*", text), text
+    return int(text.replace(",", ""))
+
+
+def expected_text(count: int) -> str:
+    """How a count must read when the gate hides nothing but small counts."""
+    return f"<{MIN_CELL}" if 1 <= count < MIN_CELL else f"{count:,}"
+
+
+def query_params(at: AppTest) -> dict[str, str]:
+    return {name: (value[-1] if isinstance(value, list) else value) for name, value in at.query_params.items()}
+
+
+# --- every page renders --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", ["ko", "en"])
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders_on_the_demo_store(monkeypatch, demo_db, page, lang):
+    at = start_app(monkeypatch, demo_db, {"lang": lang}, page)
+    assert [title.value for title in at.title] == [t(page, lang)]
+    assert not at.sidebar.warning
+    if page != "about":
+        assert at.get("plotly_chart") or at.dataframe
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"grain": "day", "compare": "last_year", "period": "last_90"},
+        {"grain": "month", "compare": "none", "period": "this_year"},
+        {"period": "last_7", "country": "CN,US", "country_mode": "exclude", "gender": "female", "age": "0-13"},
+        {"period": "last_month", "feature": "coupon,self_diagnosis"},
+        {"period": "this_month", "country": "unknown"},
+        # a period with no data at all
+        {"period": "custom", "from": "2001-01-01", "to": "2001-01-31"},
+    ],
+)
+def test_every_page_renders_under_other_filters(monkeypatch, demo_db, params):
+    at = start_app(monkeypatch, demo_db, {**params, "lang": "en"})
+    for page in PAGES[1:]:
+        go_to(at, page)
+        assert not at.sidebar.warning
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_on_an_empty_store_shows_the_load_command(monkeypatch, empty_db, page):
+    at = start_app(monkeypatch, empty_db, {"lang": "en"}, page)
+    assert [title.value for title in at.title] == [t("no_store_title", "en")]
+    assert t("no_store_body", "en") in [m.value for m in at.markdown]
+    assert [code.value for code in at.code] == [f"python -m etl load data/raw/*.csv --db {empty_db}"]
+    assert not at.get("plotly_chart") and not at.dataframe and not at.metric
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_without_a_store_shows_the_load_command(monkeypatch, tmp_path, page):
+    missing = tmp_path / "nowhere" / "visitors.duckdb"
+    at = start_app(monkeypatch, missing, {"lang": "en"}, page)
+    assert [title.value for title in at.title] == [t("no_store_title", "en")]
+    assert [code.value for code in at.code] == [f"python -m etl load data/raw/*.csv --db {missing}"]
+    assert not missing.exists(), "the dashboard never creates a store"
+    # the filters still work without data
+    assert at.selectbox(key="filter_preset").value == "last_90"
+
+
+def test_a_file_that_is_not_a_store_says_so(monkeypatch, tmp_path):
+    broken = tmp_path / "visitors.duckdb"
+    broken.write_bytes(b"this is not a DuckDB file" * 100)
+    at = start_app(monkeypatch, broken, {"lang": "en"})
+    assert [title.value for title in at.title] == [t("no_store_title", "en")]
+    assert t("unreadable_store", "en") in [m.value for m in at.markdown]
+
+
+def test_the_empty_store_page_in_korean(monkeypatch, tmp_path):
+    at = start_app(monkeypatch, tmp_path / "missing.duckdb")
+    assert [title.value for title in at.title] == ["아직 데이터가 없습니다"]
+
+
+# --- filters change the numbers as the store says --------------------------------------------------
+
+FILTER_CASES = [
+    ({}, ""),
+    ({"country": "CN"}, "country in ('CN')"),
+    ({"country": "CN,US"}, "country in ('CN', 'US')"),
+    ({"country": "CN", "country_mode": "exclude"}, "country not in ('CN')"),
+    ({"country": "CN,JP", "country_mode": "exclude"}, "country not in ('CN', 'JP')"),
+    ({"gender": "female"}, "gender in ('female')"),
+    ({"gender": "male,other"}, "gender in ('male', 'other')"),
+    ({"feature": "coupon"}, "feature in ('coupon')"),
+    ({"age": "20-29"}, "age_group in ('20-29')"),
+    ({"age": "0-13,70+"}, "age_group in ('0-13', '70+')"),
+    (
+        {"country": "CN,US", "gender": "female", "feature": "coupon,free_estimate", "age": "30-39,20-29"},
+        "country in ('CN', 'US') and gender in ('female') and feature in ('coupon', 'free_estimate') "
+        "and age_group in ('30-39', '20-29')",
+    ),
+    ({"country": "VN"}, "country in ('VN')"),  # a small total
+]
+
+
+@pytest.mark.parametrize(("params", "condition"), FILTER_CASES)
+def test_overview_numbers_follow_the_filters(monkeypatch, counted_db, params, condition):
+    where = f"event_date between ? and ?{' and ' + condition if condition else ''}"
+    (total,) = sql(counted_db, f"select coalesce(sum(visits), 0)::int from visit_counts where {where}", [START, END])[0]
+    by_feature = dict(
+        sql(counted_db, f"select feature, sum(visits)::int from visit_counts where {where} group by 1", [START, END])
+    )
+    at = start_app(monkeypatch, counted_db, {**WINDOW, **params})
+    assert metric(at, "Submissions") == expected_text(total)
+    chosen = params.get("feature", ",".join(FEATURES)).split(",")
+    for feature in FEATURES:
+        shown = metric(at, t(feature, "en"))
+        if feature not in chosen:
+            assert shown == "0"
+        elif shown != "x":  # a complement, if the gate needs one
+            assert shown == expected_text(by_feature.get(feature, 0))
+
+
+def test_the_share_of_under_14s(monkeypatch, counted_db):
+    young, total = sql(
+        counted_db,
+        "select sum(visits) filter (where age_group = '0-13')::int, sum(visits)::int from visit_counts "
+        "where event_date between ? and ?",
+        [START, END],
+    )[0]
+    assert young >= MIN_CELL and total - young >= MIN_CELL
+    at = start_app(monkeypatch, counted_db, WINDOW)
+    assert metric(at, "Share of under-14s") == f"{young / total:.1%}"
+    # fewer than 10 under-14s: no share, and no count either
+    at = start_app(monkeypatch, counted_db, {**WINDOW, "age": "0-13,70+", "country": "VN,TH"})
+    assert metric(at, "Share of under-14s") in ("<10", "x")
+    # no submissions at all: nothing to divide
+    at = start_app(monkeypatch, counted_db, {**WINDOW, "country": "KR"})
+    assert metric(at, "Submissions") == "0"
+    assert metric(at, "Share of under-14s") == "–"
+
+
+@pytest.mark.parametrize(("params", "condition"), FILTER_CASES)
+def test_the_countries_table_follows_the_filters(monkeypatch, counted_db, params, condition):
+    where = f"event_date between ? and ?{' and ' + condition if condition else ''}"
+    truth = dict(
+        sql(counted_db, f"select country, sum(visits)::int from visit_counts where {where} group by 1", [START, END])
+    )
+    at = start_app(monkeypatch, counted_db, {**WINDOW, **params}, "countries")
+    table = at.dataframe[0].value
+    names = {country_name(code, "en"): code for code in truth}
+    assert sorted(table["Country"]) == sorted(names)
+    for name, text in zip(table["Country"], table["Submissions"], strict=True):
+        assert text == "x" or text == expected_text(truth[names[name]]), (name, text)
+    assert [c.value for c in at.caption if c.value.startswith("Total")] == [
+        f"Total: {expected_text(sum(truth.values()))}"
+    ]
+
+
+def test_the_comparison_shows_the_change_between_shown_counts(monkeypatch, counted_db):
+    at = start_app(monkeypatch, counted_db, {**WINDOW, "country": "CN"})
+    current = sql(counted_db, "select sum(visits)::int from visit_counts where country = 'CN' and event_date between ? and ?", [START, END])[0][0]  # fmt: skip
+    length = END - START + timedelta(days=1)
+    before = sql(counted_db, "select sum(visits)::int from visit_counts where country = 'CN' and event_date between ? and ?", [START - length, END - length])[0][0]  # fmt: skip
+    assert before >= MIN_CELL
+    [card] = [m for m in at.metric if m.label == "Submissions"]
+    assert card.value == f"{current:,}"
+    assert card.proto.delta == f"{(current - before) / before:+.1%}"
+
+
+def test_demographics_table_matches_the_store(monkeypatch, counted_db):
+    at = start_app(monkeypatch, counted_db, WINDOW, "demographics")
+    truth = Counter(
+        {
+            (gender, age): visits
+            for gender, age, visits in sql(
+                counted_db,
+                "select gender, age_group, sum(visits)::int from visit_counts where event_date between ? and ? "
+                "group by all",
+                [START, END],
+            )
+        }
+    )
+    table = at.dataframe[0].value
+    assert list(table.columns) == [*(t(g, "en") for g in GENDERS), "Total"]
+    for age in AGE_GROUPS:
+        for gender in GENDERS:
+            text = table.loc[t(age, "en"), t(gender, "en")]
+            assert text == "x" or text == expected_text(truth[gender, age]), (gender, age, text)
+    assert table.loc["Total", "Total"] == f"{sum(truth.values()):,}"
+
+
+# --- the URL --------------------------------------------------------------------------------------
+
+
+def test_widgets_write_the_filters_to_the_url_and_a_link_reopens_them(monkeypatch, counted_db):
+    at = start_app(monkeypatch, counted_db, {"lang": "en"})
+    assert query_params(at) == {"lang": "en"}
+    at.selectbox(key="filter_preset").set_value("last_30").run()
+    assert query_params(at) == {"lang": "en", "period": "last_30"}
+    at.selectbox(key="filter_comparison").set_value("last_year")
+    at.radio(key="filter_grain").set_value("day")
+    at.multiselect(key="filter_countries").set_value(["US", "CN"])
+    at.radio(key="filter_country_mode").set_value("exclude")
+    at.multiselect(key="filter_genders").set_value(["male"])
+    at.multiselect(key="filter_age_groups").set_value(["20-29", "70+"])
+    at.multiselect(key="filter_features").set_value(["coupon"])
+    at.run()
+    assert not at.exception
+    written = query_params(at)
+    assert written == {
+        "lang": "en",
+        "period": "last_30",
+        "compare": "last_year",
+        "grain": "day",
+        "country": "US,CN",
+        "country_mode": "exclude",
+        "gender": "male",
+        "age": "20-29,70+",
+        "feature": "coupon",
+    }
+    # the link opens the same view in a new session
+    again = start_app(monkeypatch, counted_db, written)
+    for key, value in [
+        ("filter_countries", ["US", "CN"]),
+        ("filter_genders", ["male"]),
+        ("filter_age_groups", ["20-29", "70+"]),
+        ("filter_features", ["coupon"]),
+    ]:
+        assert again.multiselect(key=key).value == value
+    assert again.selectbox(key="filter_preset").value == "last_30"
+    assert again.selectbox(key="filter_comparison").value == "last_year"
+    assert again.radio(key="filter_grain").value == "day"
+    assert again.radio(key="filter_country_mode").value == "exclude"
+    assert [m.value for m in again.metric] == [m.value for m in at.metric]
+
+
+def test_a_custom_period_chosen_in_the_sidebar_is_written_to_the_url(monkeypatch, counted_db):
+    at = start_app(monkeypatch, counted_db, {"lang": "en"})
+    at.selectbox(key="filter_preset").set_value("custom").run()
+    at.date_input(key="filter_start").set_value(START)
+    at.date_input(key="filter_end").set_value(END)
+    at.run()
+    assert query_params(at) == WINDOW
+    # an end before the start is refused with a warning, and the default period is used
+    at.date_input(key="filter_end").set_value(START - timedelta(days=1)).run()
+    assert not at.exception
+    assert [w.value for w in at.sidebar.warning] == [t("end_before_start", "en")]
+    assert "from" not in query_params(at)
+
+
+def test_the_language_switch(monkeypatch, counted_db):
+    at = start_app(monkeypatch, counted_db, WINDOW)
+    at.radio(key="filter_lang").set_value("ko").run()
+    assert [title.value for title in at.title] == ["개요"]
+    assert "lang" not in query_params(at)  # Korean is the default
+    assert at.metric[0].label == "신청 건수"
+
+
+@pytest.mark.parametrize(
+    ("params", "warned"),
+    [
+        ({"period": "yesterday"}, ["period"]),
+        ({"country": "CN' OR 1=1 --"}, ["country"]),
+        ({"gender": "<script>alert(1)</script>", "age": "../../etc/passwd"}, ["gender", "age"]),
+        ({"period": "custom", "from": "2025-02-30", "to": "2025-01-01"}, ["from", "period"]),
+        ({"period": "custom", "from": "2025-03-31", "to": "2025-03-01"}, ["to"]),
+        ({"feature": "newsletter", "grain": "hour", "compare": "x", "country_mode": "all", "lang": "fr"},
+         ["country_mode", "feature", "compare", "grain", "lang"]),
+        ({"country": ",".join(["CN"] * 5000)}, ["country"]),
+    ],
+)  # fmt: skip
+def test_an_invalid_link_shows_a_warning_and_the_defaults(monkeypatch, counted_db, params, warned):
+    for page in ("overview", "countries"):
+        at = start_app(monkeypatch, counted_db, params, page)
+        warnings = [w.value for w in at.sidebar.warning]
+        assert len(warnings) == len(warned), warnings
+        for name, warning in zip(warned, warnings, strict=True):
+            assert f"`{name}`" in warning
+        # nothing of the hostile value is echoed back
+        assert not any("<script>" in w or "1=1" in w or "passwd" in w for w in warnings)
+        # the URL is rewritten to what is actually shown
+        assert "yesterday" not in str(query_params(at)) and "1=1" not in str(query_params(at))
+    # the warning is said once, not on every rerun
+    at.run()
+    assert not at.sidebar.warning
+
+
+def test_switching_pages_keeps_the_filters(monkeypatch, counted_db):
+    at = start_app(monkeypatch, counted_db, WINDOW)
+    at.multiselect(key="filter_countries").set_value(["US"])
+    at.multiselect(key="filter_genders").set_value(["female", "male"])
+    at.radio(key="filter_grain").set_value("month")
+    at.run()
+    expected = {**WINDOW, "country": "US", "gender": "female,male", "grain": "month"}
+    assert query_params(at) == expected
+    for page in ("countries", "demographics", "services", "about", "overview"):
+        go_to(at, page)
+        assert query_params(at) == expected, page
+        assert at.multiselect(key="filter_countries").value == ["US"]
+        assert at.multiselect(key="filter_genders").value == ["female", "male"]
+        assert at.radio(key="filter_grain").value == "month"
+        assert at.date_input(key="filter_start").value == START
+    go_to(at, "countries")
+    assert list(at.dataframe[0].value["Country"]) == ["United States"]
+
+
+# --- the privacy test -----------------------------------------------------------------------------
+
+# a count from 1 to 9 standing alone: not part of a larger number, a date, a decimal, a share or "<10"
+SMALL_NUMBER = re.compile(r"(?<![\w.,:/+\-<])[1-9](?![\w.,:/%\-])")
+COUNT_TEXT = re.compile(r"\d{1,3}(,\d{3})*")
+COUNT_CARDS = {t(key, lang) for key in ("submissions", *FEATURES) for lang in ("ko", "en")}
+BATCH_COUNTS = {t(f"col_{key}", lang) for key in ("rows_read", "rows_loaded", "rows_rejected") for lang in ("ko", "en")}
+NAME_COLUMNS = {t("country", "ko"), t("country", "en")}
+
+
+def check_count_text(text: str, where: str) -> None:
+    """A cell or card that holds a count shows zero, ten or more, `<10` or `x`."""
+    text = str(text)
+    if text in (f"<{MIN_CELL}", "x", ""):
+        return
+    assert COUNT_TEXT.fullmatch(text), f"{where}: {text!r} is not a count"
+    value = int(text.replace(",", ""))
+    assert value == 0 or value >= MIN_CELL, f"{where}: shows {value}"
+
+
+def check_free_text(text: str, where: str) -> None:
+    found = SMALL_NUMBER.findall(str(text))
+    assert not found, f"{where}: {text!r} shows {found}"
+
+
+def decoded(value: object) -> list:
+    """A trace's data array as plain values: plotly writes numeric arrays as base64 typed arrays."""
+    if isinstance(value, dict) and "bdata" in value:
+        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"])).tolist()
+    if isinstance(value, list):
+        return [item for element in value for item in decoded(element)]
+    return [] if value is None else [value]
+
+
+def check_figure(spec: str, where: str) -> int:
+    """No count from 1 to 9 in the data of any trace; returns how many suppressed markers there are."""
+    figure = json.loads(spec)
+    shares = figure["layout"].get("yaxis", {}).get("tickformat") == ".0%"
+    markers = 0
+    for index, trace in enumerate(figure["data"]):
+        here = f"{where} trace {index} ({trace.get('name')})"
+        count_axes = ["z"] + (["x"] if trace.get("orientation") == "h" else ["y"])
+        for axis in count_axes:
+            for value in decoded(trace.get(axis)):
+                if value is None or (isinstance(value, float) and np.isnan(value)):
+                    continue
+                if shares and axis == "y":
+                    assert 0 <= value <= 1, f"{here}: share {value}"
+                    continue
+                assert isinstance(value, int | float), f"{here}: {axis} holds {value!r}"
+                assert abs(value) == int(abs(value)), f"{here}: {axis} holds {value}"
+                assert not 1 <= abs(value) < MIN_CELL, f"{here}: {axis} shows {value}"
+                markers += abs(value) == MIN_CELL
+        for key in ("text", "customdata", "hovertext", "name", "hovertemplate"):
+            for value in decoded(trace.get(key)):
+                if isinstance(value, str) and COUNT_TEXT.fullmatch(value):
+                    check_count_text(value, f"{here} {key}")
+                else:
+                    check_free_text(value, f"{here} {key}")
+    return markers
+
+
+def check_page(at: AppTest, page: str) -> dict[str, int]:
+    """Every count on the page passes the gate; returns how often `<10` and x are shown."""
+    seen = Counter()
+    for card in at.metric:
+        if page == "about":
+            continue  # the load time, the dates covered, the number of batches and the time zone
+        if card.label in COUNT_CARDS:
+            check_count_text(card.value, f"{page} card {card.label}")
+        else:
+            assert card.value.endswith("%") or card.value in (f"<{MIN_CELL}", "x", "–"), card.value
+        check_free_text(card.proto.delta, f"{page} card delta")
+        seen[card.value] += 1
+    for frame_element in at.dataframe:
+        frame = frame_element.value
+        columns = [c for c in frame.columns if c in BATCH_COUNTS] if page == "about" else list(frame.columns)
+        for column in columns:
+            for text in frame[column].astype(str):
+                if text.endswith("%"):
+                    continue
+                if column not in NAME_COLUMNS:
+                    check_count_text(text, f"{page} table {column}")
+                seen[text] += 1
+        if frame.index.dtype.kind not in "iu":  # the row labels of a table that has them
+            for label in frame.index.astype(str):
+                check_free_text(label, f"{page} row label")
+    texts = [*at.caption, *at.subheader, *at.info, *at.title, *at.warning]
+    if page != "about":
+        texts += list(at.markdown)  # the About page states the rule itself: "from 1 to 9"
+    for element in texts:
+        check_free_text(element.value, f"{page} {element.type}")
+    for index, chart in enumerate(at.get("plotly_chart")):
+        seen["markers"] += check_figure(chart.proto.spec, f"{page} chart {index}")
+    return seen
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        WINDOW,
+        {**WINDOW, "grain": "day", "compare": "last_year"},
+        {**WINDOW, "grain": "month", "gender": "female,male", "feature": "coupon,free_estimate"},
+        {**WINDOW, "country": "CN,US", "country_mode": "exclude", "lang": "ko"},
+    ],
+)
+def test_no_page_shows_a_count_from_1_to_9(monkeypatch, small_db, params):
+    at = start_app(monkeypatch, small_db, params)
+    seen = {}
+    for page in PAGES:
+        go_to(at, page)
+        seen[page] = check_page(at, page)
+    assert seen["countries"][f"<{MIN_CELL}"] > 10
+    assert seen["demographics"][f"<{MIN_CELL}"] > 0
+    if params.get("grain") != "month":  # by month, every count here is 10 or more
+        assert seen["overview"]["markers"] + seen["services"]["markers"] > 0
+
+
+def test_small_counts_read_as_below_ten_exactly_where_they_are_small(monkeypatch, small_db):
+    truth = dict(
+        sql(
+            small_db,
+            "select country, sum(visits)::int from visit_counts where event_date between ? and ? group by 1",
+            [START, END],
+        )
+    )
+    at = start_app(monkeypatch, small_db, WINDOW, "countries")
+    table = at.dataframe[0].value
+    by_name = {country_name(code, "en"): code for code in truth}
+    shown = dict(zip(table["Country"].map(by_name), table["Submissions"], strict=True))
+    assert set(shown) == set(truth)
+    for code, count in truth.items():
+        if 1 <= count < MIN_CELL:
+            assert shown[code] == f"<{MIN_CELL}", code
+        else:
+            assert shown[code] in (f"{count:,}", "x"), code
+    # the shares of small countries are not shown either
+    assert set(table.loc[table["Submissions"] == f"<{MIN_CELL}", "Share"]) == {""}
+
+
+@pytest.mark.parametrize("country", ["MN", "AR,AU", "FI,FR"])
+def test_the_card_of_a_small_total_reads_below_ten(monkeypatch, small_db, country):
+    at = start_app(monkeypatch, small_db, {**WINDOW, "country": country})
+    assert metric(at, "Submissions") == f"<{MIN_CELL}"
+    check_page(at, "overview")
+    go_to(at, "countries")
+    assert [c.value for c in at.caption if c.value.startswith("Total")] == [f"Total: <{MIN_CELL}"]
+
+
+def test_the_batch_log_does_not_show_a_small_batch(monkeypatch, small_db):
+    at = start_app(monkeypatch, small_db, {"lang": "en"}, "about")
+    log = at.dataframe[0].value
+    small = log[log["Batch"] == 2].iloc[0]
+    # 3 loaded, 1 rejected, 4 read
+    assert (small["Rows read"], small["Rows loaded"], small["Rows rejected"]) == ("<10", "<10", "<10")
+    check_page(at, "about")
+
+
+def hidden_cells_of_the_trend(at: AppTest) -> tuple[set, set]:
+    """(feature, week) pairs drawn as hidden and as shown in the Overview's trend."""
+    figure = json.loads(at.get("plotly_chart")[0].proto.spec)
+    hidden, shown = set(), set()
+    for trace in figure["data"]:
+        name = trace["name"]
+        if "(" in name and name.endswith(f"({t('suppressed', 'en')})"):
+            hidden |= {(name.split(" (")[0], x[:10]) for x in trace["x"]}
+        elif "(" not in name:
+            for x, y in zip(trace["x"], decoded(trace["y"]), strict=True):
+                if not np.isnan(y):
+                    shown.add((name, x[:10]))
+    return hidden, shown
+
+
+def hidden_cells_of_the_services_bars(at: AppTest) -> tuple[set, set]:
+    figure = json.loads(at.get("plotly_chart")[0].proto.spec)
+    hidden, shown = set(), set()
+    for trace in figure["data"]:
+        for x, label in zip(trace["x"], trace["customdata"], strict=True):
+            (hidden if label in (f"<{MIN_CELL}", "x") else shown).add((trace["name"], x[:10]))
+    return hidden, shown
+
+
+def test_a_cell_hidden_on_one_page_is_hidden_on_every_page(monkeypatch, tmp_path):
+    monday = TODAY - timedelta(days=TODAY.weekday() + 14)
+    first, second = monday, monday + timedelta(days=7)
+    # self-diagnosis: 3 in the first week, 20 in the second. The Overview shows its total (23) and the
+    # Services page each week's total; if the 20 were hidden on one page and shown on the other,
+    # 23 - 20 would give the 3 away.
+    rows = (
+        [submission(first, "self_diagnosis", "CN")] * 3
+        + [submission(second, "self_diagnosis", "CN")] * 20
+        + [submission(first, "coupon", "CN")] * 50
+        + [submission(second, "coupon", "CN")] * 40
+        + [submission(first, "free_estimate", "CN")] * 60
+        + [submission(second, "free_estimate", "CN")] * 45
+    )
+    db = build_store(tmp_path, rows)
+    params = {"period": "custom", "from": first.isoformat(), "to": (second + timedelta(days=6)).isoformat()}
+    at = start_app(monkeypatch, db, {**params, "lang": "en", "compare": "none"})
+    assert metric(at, "Self-diagnosis") == "23"
+    overview = hidden_cells_of_the_trend(at)
+    go_to(at, "services")
+    services = hidden_cells_of_the_services_bars(at)
+    assert overview[0] == services[0]
+    assert overview[1] == services[1]
+    assert ("Self-diagnosis", first.isoformat()) in overview[0]
+    check_page(at, "services")
