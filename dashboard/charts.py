@@ -137,8 +137,15 @@ def bars(
             text=labels,
             customdata=labels,
             hovertemplate=f"{name}<br>%{{{'y' if horizontal else 'x'}}}<br>%{{customdata}}<extra></extra>",
+            legendgroup=name,
+            showlegend=False,
         )
         fig.add_trace(bar)
+        if color:
+            # the legend takes its swatch from the first bar: a plain entry keeps it solid even when that bar is hatched
+            fig.add_trace(
+                go.Bar(x=[None], y=[None], name=name, legendgroup=name, marker_color=PALETTE[index % len(PALETTE)])
+            )
     fig.update_layout(barmode="relative" if stacked else "group")
     return _layout(fig, x_title, y_title if y_title is not None else t("submissions", lang))
 

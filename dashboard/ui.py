@@ -239,6 +239,17 @@ def page_context() -> Context | None:
     return Context(filters, version, today, start, end, filters.comparison_period(today))
 
 
+def page_start(title_key: str, *, with_period: bool = True) -> Context | None:
+    """The sidebar, then the page's title and period; None (after a friendly page) when there is no data."""
+    ctx = page_context()
+    if ctx is None:
+        return None
+    st.title(ctx.t(title_key))
+    if with_period:
+        st.caption(period_caption(ctx))
+    return ctx
+
+
 def period_caption(ctx: Context) -> str:
     text = f"{ctx.start.isoformat()} – {ctx.end.isoformat()}"
     if ctx.comparison:

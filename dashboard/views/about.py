@@ -7,7 +7,7 @@ import streamlit as st
 
 from dashboard import queries
 from dashboard.gate import format_count, gate
-from dashboard.ui import page_context
+from dashboard.ui import page_start
 from etl.contract import MIN_CELL, TIMEZONE
 
 RULES = {
@@ -57,10 +57,9 @@ def gated_batch_counts(log: pd.DataFrame, min_cell: int) -> pd.DataFrame:
 
 
 def main() -> None:
-    ctx = page_context()
+    ctx = page_start("about", with_period=False)
     if ctx is None:
         return
-    st.title(ctx.t("about"))
     facts = queries.store_facts(ctx.version)
     first, last = pd.Timestamp(facts["first_date"]).date(), pd.Timestamp(facts["last_date"]).date()
     # plain lines, not metric cards: a card cuts a date range or a time short

@@ -9,7 +9,7 @@ from dashboard import charts, queries
 from dashboard.gate import change, format_count, gate, share
 from dashboard.i18n import country_name
 from dashboard.settings import TOPOJSON_URL
-from dashboard.ui import Context, page_context, period_caption, request_country, selection_key
+from dashboard.ui import Context, page_start, request_country, selection_key
 
 SORTS = ("visits", "change", "country")
 
@@ -71,11 +71,9 @@ def show_table(ctx: Context, table: pd.DataFrame) -> None:
 
 
 def main() -> None:
-    ctx = page_context()
+    ctx = page_start("countries")
     if ctx is None:
         return
-    st.title(ctx.t("countries"))
-    st.caption(period_caption(ctx))
     gated, table = country_table(ctx)
     if table.empty:
         st.info(ctx.t("no_data_in_period"))

@@ -11,7 +11,7 @@ from dashboard import charts, queries
 from dashboard.gate import format_count, gate, margins
 from dashboard.i18n import t
 from dashboard.queries import complete
-from dashboard.ui import Context, page_context, period_caption
+from dashboard.ui import Context, page_start
 from etl.contract import AGE_GROUPS, FEATURES, GENDERS
 
 PYRAMID_SIDES = {"female": -1, "male": 1}
@@ -82,11 +82,9 @@ def mix_over_time(ctx: Context, dimension: str, values: list[str], key: str) -> 
 
 
 def main() -> None:
-    ctx = page_context()
+    ctx = page_start("demographics")
     if ctx is None:
         return
-    st.title(ctx.t("demographics"))
-    st.caption(period_caption(ctx))
     feature = st.radio(
         ctx.t("feature"),
         ["all", *FEATURES],

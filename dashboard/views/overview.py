@@ -7,7 +7,7 @@ import streamlit as st
 
 from dashboard import charts, queries
 from dashboard.gate import SHOWN, change, format_count, gate, margins, share
-from dashboard.ui import Context, page_context, period_caption
+from dashboard.ui import Context, page_start
 from etl.contract import FEATURES, UNDER_14_GROUP
 
 FEATURE_TOTALS = ("feature",)
@@ -75,11 +75,9 @@ def kpis(ctx: Context, current, previous) -> None:
 
 
 def main() -> None:
-    ctx = page_context()
+    ctx = page_start("overview")
     if ctx is None:
         return
-    st.title(ctx.t("overview"))
-    st.caption(period_caption(ctx))
     current_frame = trend_table(ctx, ctx.start, ctx.end)
     current = gate(current_frame, ["period", "feature"], totals_over=TREND_TOTALS, min_cell=ctx.min_cell)
     previous = comparison_cells = None

@@ -7,7 +7,7 @@ import streamlit as st
 from dashboard import charts, queries
 from dashboard.gate import gate, margins
 from dashboard.queries import complete
-from dashboard.ui import Context, page_context, period_caption
+from dashboard.ui import Context, page_start
 from etl.contract import AGE_GROUPS, FEATURES
 
 TOP_COUNTRIES = 15
@@ -48,11 +48,9 @@ def features_by(ctx: Context, dimension: str, values: list[str], key: str) -> No
 
 
 def main() -> None:
-    ctx = page_context()
+    ctx = page_start("services")
     if ctx is None:
         return
-    st.title(ctx.t("services"))
-    st.caption(period_caption(ctx))
     st.subheader(f"{ctx.t('feature')} ({ctx.t(ctx.filters.grain)})")
     features_over_time(ctx)
     left, right = st.columns(2)
