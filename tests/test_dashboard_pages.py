@@ -659,6 +659,8 @@ def hidden_cells_of_the_services_bars(at: AppTest) -> tuple[set, set]:
     figure = json.loads(at.get("plotly_chart")[0].proto.spec)
     hidden, shown = set(), set()
     for trace in figure["data"]:
+        if "customdata" not in trace:
+            continue  # a legend-only entry, no bars
         for x, label in zip(trace["x"], trace["customdata"], strict=True):
             (hidden if label in (f"<{MIN_CELL}", "x") else shown).add((trace["name"], x[:10]))
     return hidden, shown
