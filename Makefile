@@ -36,6 +36,7 @@ load: demo-data
 	$(PY) -m etl batches --db $(DB)
 
 run: load
+	@echo "Serving the dashboard on http://localhost:8501 (Ctrl-C to stop)"
 	$(PY) -m streamlit run dashboard/app.py --server.port 8501 --server.headless true
 
 test: install browser

@@ -114,6 +114,7 @@ TEXT: dict[str, dict[str, str]] = {
         "en": "Click a country, or select a row of the table, to filter every page to it. Grey: suppressed (fewer than 10).",
     },
     "total": {"ko": "합계", "en": "Total"},
+    "top": {"ko": "상위 {n}개국", "en": "top {n}"},
     "partial_periods": {
         "ko": "첫 구간과 마지막 구간은 선택한 기간에 걸친 날만 셉니다. ▽ 표시: 10건 미만 등 비공개.",
         "en": "The first and last periods count only the days inside the selected period. ▽: suppressed (e.g. fewer than 10).",

@@ -55,7 +55,7 @@ def main() -> None:
     features_over_time(ctx)
     left, right = st.columns(2)
     with left:
-        st.subheader(f"{ctx.t('feature')} × {ctx.t('country')} (top {TOP_COUNTRIES})")
+        st.subheader(f"{ctx.t('feature')} × {ctx.t('country')} ({ctx.t('top').format(n=TOP_COUNTRIES)})")
         by_country = queries.counts(ctx.version, ctx.filters, ctx.start, ctx.end, by=("country",))
         top = list(by_country.sort_values("visits", ascending=False)["country"].head(TOP_COUNTRIES))
         if top:
