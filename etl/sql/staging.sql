@@ -12,10 +12,10 @@ keyed as (
         parse_error,
         -- lookup keys are made as lookups.normalize_key makes them (the macro lookup_key):
         -- trimmed, lower case, whitespace runs as one space
-        nullif(trim(submitted_at, E' \t\r\n'), '') as submitted_at,
+        submitted_at,
         nullif(lookup_key(feature), '') as feature_key,
         lookup_key(gender) as gender_key,
-        nullif(trim(date_of_birth, E' \t\r\n'), '') as date_of_birth,
+        date_of_birth,
         lookup_key(residing_country) as country_key
     from source
 ),
@@ -24,12 +24,20 @@ typed as (
     select
         keyed.row_no,
         keyed.parse_error,
-        keyed.submitted_at is not null as has_timestamp,
+        keyed.submitted_at,
         keyed.feature_key is not null as has_feature,
         -- the session TimeZone is contract.TIMEZONE: a value without offset is
         -- read as Korea time, and the cast to date gives the Korea calendar date
-        try_cast(keyed.submitted_at as timestamptz)::date as event_date,
-        try_strptime(keyed.date_of_birth, ['%Y-%m-%d', '%Y.%m.%d', '%Y/%m/%d'])::date as birth_date,
+        -- the plain cast first: trimming and the other formats cost time, and only the few
+        -- values the cast refuses need them (coalesce reaches its second part for those alone)
+        coalesce(
+            try_cast(keyed.submitted_at as timestamptz),
+            try_cast(trim(keyed.submitted_at, E' \t\r\n') as timestamptz)
+        )::date as event_date,
+        coalesce(
+            try_strptime(keyed.date_of_birth, '%Y-%m-%d'),
+            try_strptime(trim(keyed.date_of_birth, E' \t\r\n'), ['%Y-%m-%d', '%Y.%m.%d', '%Y/%m/%d'])
+        )::date as birth_date,
         feature_lookup.code as feature,
         coalesce(gender_lookup.code, 'unknown') as gender,
         coalesce(country_lookup.code, 'unknown') as country
@@ -63,7 +71,8 @@ staged as (
         coalesce(age_lookup.age_group, 'unknown') as age_group,
         case
             when aged.parse_error is not null then aged.parse_error
-            when not aged.has_timestamp then 'missing_submitted_at'
+            when aged.event_date is null and nullif(trim(aged.submitted_at, E' \t\r\n'), '') is null
+                then 'missing_submitted_at'
             when aged.event_date is null then 'bad_submitted_at'
             when aged.event_date not between load_params.earliest_event_date and load_params.latest_event_date
                 then 'submitted_at_out_of_range'

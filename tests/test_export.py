@@ -1,0 +1,328 @@
+"""CSV exports (dashboard/export.py): golden files, round trips, the gate, escaping, the CLI and its log.
+
+Stores are built with the real ETL from raw CSVs with known rows; expected
+files are written out in full and compared byte for byte.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import random
+import subprocess
+import sys
+from collections import defaultdict
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+from conftest import REPO, raw_row, write_csv
+
+from dashboard.export import build_export, escape_text, export_table, main
+from dashboard.filters import Filters
+from dashboard.store import current_version
+from etl.contract import MIN_CELL
+from etl.load import load
+
+START, END = date(2025, 1, 1), date(2025, 2, 28)
+
+# (day, feature, country, count): January only, so that one month shows the gate at work
+KNOWN = [
+    ("2025-01-05", "coupon", "KR", 12),
+    ("2025-01-06", "coupon", "JP", 3),
+    ("2025-01-07", "coupon", "CN", 30),
+    ("2025-01-08", "free_estimate", "KR", 20),
+    ("2025-01-09", "free_estimate", "JP", 15),
+    ("2025-01-10", "free_estimate", "CN", 40),
+]
+
+GOLDEN_EXCEL = (
+    "\ufeff"
+    "월 (Asia/Seoul),서비스,국가,신청 건수\r\n"
+    "2025-01-01,쿠폰,중국,30\r\n"
+    "2025-01-01,쿠폰,일본,<10\r\n"
+    "2025-01-01,쿠폰,대한민국,x\r\n"
+    "2025-01-01,무료견적,중국,40\r\n"
+    "2025-01-01,무료견적,일본,x\r\n"
+    "2025-01-01,무료견적,대한민국,x\r\n"
+    "합계,,,120\r\n"
+    "\r\n"
+    "모든 날짜는 한국 시간(Asia/Seoul) 기준입니다.\r\n"
+    "<10: 10건 미만 (비공개)\r\n"
+    "x: 비공개 (작은 값의 역산 방지)\r\n"
+).encode()
+
+GOLDEN_RAW = (
+    b"event_month,feature,country_code,visits,suppressed\n"
+    b"2025-01-01,coupon,CN,30,false\n"
+    b"2025-01-01,coupon,JP,,true\n"
+    b"2025-01-01,coupon,KR,,true\n"
+    b"2025-01-01,free_estimate,CN,40,false\n"
+    b"2025-01-01,free_estimate,JP,,true\n"
+    b"2025-01-01,free_estimate,KR,,true\n"
+)
+
+
+def build_store(tmp_path: Path, known: list[tuple[str, str, str, int]], name: str = "store.duckdb") -> Path:
+    rows = [
+        raw_row(submitted_at=f"{day}T10:00:00+09:00", feature=feature, residing_country=country)
+        for day, feature, country, count in known
+        for _ in range(count)
+    ]
+    raw = write_csv(tmp_path, rows, name=f"{name}.csv")
+    db = tmp_path / name
+    (result,) = load([raw], db)
+    assert result.status == "loaded"
+    return db
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_store(tmp_path_factory.mktemp("export"), KNOWN)
+
+
+@pytest.fixture(autouse=True)
+def export_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    # never write to the repository's data/exports.log
+    path = tmp_path / "exports.log"
+    monkeypatch.setenv("GANGNAM_EXPORT_LOG", str(path))
+    return path
+
+
+def export(db: Path, by=("feature", "country"), period="month", fmt="excel", lang="ko", filters=None, **kwargs):
+    return build_export(current_version(db), filters or Filters(), list(by), period, START, END, fmt, lang, **kwargs)
+
+
+def test_excel_golden(store: Path) -> None:
+    result = export(store)
+    assert result.content == GOLDEN_EXCEL
+    assert result.filename == "visits_by_feature-country_month_2025-01-01_2025-02-28_ko.csv"
+    assert result.rows == 6
+
+
+def test_raw_golden(store: Path) -> None:
+    result = export(store, fmt="raw")
+    assert result.content == GOLDEN_RAW
+    assert result.filename == "visits_by_feature-country_month_2025-01-01_2025-02-28_raw.csv"
+
+
+def test_export_table_returns_and_logs(store: Path, export_log: Path) -> None:
+    name, content, rows = export_table(current_version(store), Filters(), ["feature", "country"], "month", START, END)
+    assert (name, content, rows) == (
+        "visits_by_feature-country_month_2025-01-01_2025-02-28_ko.csv",
+        GOLDEN_EXCEL,
+        6,
+    )
+    (line,) = export_log.read_text(encoding="utf-8").splitlines()
+    entry = json.loads(line)
+    assert entry["sha256"] == hashlib.sha256(GOLDEN_EXCEL).hexdigest()
+    assert entry["when"].endswith("+09:00")
+    assert entry["selection"]["by"] == ["feature", "country"]
+    assert (entry["format"], entry["min_cell"], entry["timezone"], entry["rows"]) == ("excel", 10, "Asia/Seoul", 6)
+
+
+def test_english_labels_and_filtered_name(store: Path) -> None:
+    result = export(store, by=("country",), period=None, lang="en", filters=Filters(features=("free_estimate",)))
+    assert result.filename == "visits_by_country_all_2025-01-01_2025-02-28_filtered_en.csv"
+    rows = list(csv.reader(io.StringIO(result.content.decode("utf-8-sig"))))
+    assert rows[:5] == [
+        ["Country", "Submissions"],
+        ["China", "40"],
+        ["Japan", "15"],
+        ["South Korea", "20"],
+        ["Total", "75"],
+    ]
+
+
+def test_excel_round_trip(store: Path) -> None:
+    text = export(store).content.decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    assert rows[0] == ["월 (Asia/Seoul)", "서비스", "국가", "신청 건수"]
+    assert {row[2] for row in rows[1:7]} == {"대한민국", "일본", "중국"}
+
+
+def test_raw_round_trip_equals_sql_minus_suppressed(store: Path) -> None:
+    rows = list(csv.DictReader(io.StringIO(export(store, fmt="raw").content.decode("utf-8"))))
+    with duckdb.connect(str(store), read_only=True) as con:
+        expected = {
+            (month, feature, country): visits
+            for month, feature, country, visits in con.execute(
+                "select date_trunc('month', event_date)::date::varchar, feature, country, sum(visits)::bigint "
+                "from visit_counts where event_date between ? and ? group by all",
+                [START, END],
+            ).fetchall()
+        }
+    assert {(r["event_month"], r["feature"], r["country_code"]) for r in rows} == set(expected)
+    for row in rows:
+        key = (row["event_month"], row["feature"], row["country_code"])
+        if row["suppressed"] == "true":
+            assert row["visits"] == ""
+        else:
+            assert row["suppressed"] == "false"
+            assert int(row["visits"]) == expected[key]
+
+
+@pytest.fixture(scope="module")
+def small_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    pick = random.Random(20250101)
+    countries = ["KR", "JP", "CN", "US", "VN", "TH", "FR", "DE"]
+    features = ["coupon", "free_estimate", "self_diagnosis"]
+    known = [
+        (f"2025-0{pick.randint(1, 2)}-{pick.randint(10, 28)}", pick.choice(features), pick.choice(countries), 1)
+        for _ in range(300)
+    ]
+    return build_store(tmp_path_factory.mktemp("small"), known)
+
+
+@pytest.mark.parametrize(
+    ("by", "period"), [(("feature", "country"), "month"), (("country",), "week"), (("feature",), "day")]
+)
+def test_privacy_no_small_number_and_no_lone_suppressed_cell(
+    small_store: Path, by: tuple[str, ...], period: str
+) -> None:
+    raw = export(small_store, by=by, period=period, fmt="raw").content.decode("utf-8")
+    raw = list(csv.DictReader(io.StringIO(raw)))
+    excel = list(csv.reader(io.StringIO(export(small_store, by=by, period=period).content.decode("utf-8-sig"))))
+    assert any(row["suppressed"] == "true" for row in raw)
+    for row in raw:
+        assert row["visits"] == "" or int(row["visits"]) >= MIN_CELL
+    for row in excel[1:]:
+        for cell in row:
+            assert not cell.isdigit() or int(cell) == 0 or int(cell) >= MIN_CELL
+    # the excel file shows the grand total: never exactly one suppressed cell under it
+    assert sum(row["suppressed"] == "true" for row in raw) != 1
+    # and neither under any total the dashboard shows for this selection (a row or a column)
+    with duckdb.connect(str(small_store), read_only=True) as con:
+        true = {
+            tuple(key): visits
+            for *key, visits in con.execute(
+                f"select date_trunc('{period}', event_date)::date::varchar, {', '.join(by)}, sum(visits)::bigint "
+                "from visit_counts group by all"
+            ).fetchall()
+        }
+    columns = [f"event_{period}", *("country_code" if d == "country" else d for d in by)]
+    for keep in range(len(columns)):
+        groups: dict[tuple, list[tuple[str, int]]] = defaultdict(list)
+        for row in raw:
+            key = tuple(row[c] for i, c in enumerate(columns) if i != keep)
+            groups[key].append((row["suppressed"], true[tuple(row[c] for c in columns)]))
+        for members in groups.values():
+            hidden = [count for suppressed, count in members if suppressed == "true"]
+            total = sum(count for _, count in members)
+            # one hidden cell is fine only where the total itself is a small count (hidden as well)
+            assert len(hidden) != 1 or total < MIN_CELL
+
+
+@pytest.mark.parametrize("text", ["=1+1", "+82", "-x", "@SUM(A1)", "\tcmd", "\rcmd"])
+def test_escape_formula_starts(text: str) -> None:
+    assert escape_text(text) == "'" + text
+
+
+@pytest.mark.parametrize("text", ["대한민국", "<10", "x", "2025-01-01", "Total", ""])
+def test_escape_leaves_plain_text(text: str) -> None:
+    assert escape_text(text) == text
+
+
+def test_written_cells_escaped_and_numbers_untouched(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dashboard import export as module
+
+    monkeypatch.setattr(module, "t", lambda key, lang: "=HYPERLINK()" if key == "total" else key)
+    db = build_store(tmp_path, [("2025-01-05", "coupon", "KR", 12)])
+    rows = list(csv.reader(io.StringIO(export(db, by=("feature",), period=None).content.decode("utf-8-sig"))))
+    assert rows[1] == ["coupon", "12"]
+    assert rows[2] == ["'=HYPERLINK()", "12"]
+
+
+def test_comparison_not_supported_yet(store: Path) -> None:
+    with pytest.raises(ValueError, match="comparison"):
+        export(store, comparison=(date(2024, 1, 1), date(2024, 2, 28)))
+
+
+def run_cli(*args: object, cwd: Path, log: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "GANGNAM_EXPORT_LOG": str(log)}
+    return subprocess.run(
+        [sys.executable, "-m", "dashboard.export", *map(str, args)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_cli_writes_the_function_bytes_and_logs(store: Path, tmp_path: Path) -> None:
+    log = tmp_path / "cli.log"
+    args = ["--db", store, "--by", "feature,country", "--period", "month", "--from", START, "--to", END]
+    done = run_cli(*args, "--format", "raw", cwd=tmp_path, log=log)
+    assert done.returncode == 0, done.stderr
+    written = tmp_path / "visits_by_feature-country_month_2025-01-01_2025-02-28_raw.csv"
+    assert written.read_bytes() == export(store, fmt="raw").content == GOLDEN_RAW
+    assert done.stderr == ""
+    # --out and --log options
+    other_log = tmp_path / "other.log"
+    done = run_cli(*args, "--out", "mine.csv", "--log", other_log, cwd=tmp_path, log=log)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "mine.csv").read_bytes() == GOLDEN_EXCEL
+    entries = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+    (other,) = [json.loads(line) for line in other_log.read_text(encoding="utf-8").splitlines()]
+    assert len(entries) == 1
+    assert entries[0]["sha256"] == hashlib.sha256(written.read_bytes()).hexdigest()
+    assert other["sha256"] == hashlib.sha256((tmp_path / "mine.csv").read_bytes()).hexdigest()
+    assert (entries[0]["format"], other["format"], other["file"]) == ("raw", "excel", "mine.csv")
+
+
+def test_cli_bad_argument_subprocess(tmp_path: Path) -> None:
+    done = run_cli("--db", tmp_path / "missing.duckdb", "--by", "feature", "--from", START, "--to", END,
+                   cwd=tmp_path, log=tmp_path / "x.log")  # fmt: skip
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert "no store file" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"--by": "feature,email"}, "unknown dimension: 'email'"),
+        ({"--from": "2025-13-01"}, "not a date"),
+        ({"--from": "2025-03-01"}, "--to is before --from"),
+        ({"--db": "missing.duckdb"}, "no store file"),
+        ({"--period": "hour"}, "invalid choice"),
+    ],
+)
+def test_cli_bad_arguments(
+    store: Path, tmp_path: Path, capsys: pytest.CaptureFixture, change: dict[str, str], message: str
+) -> None:
+    options = {"--db": str(store), "--by": "feature", "--period": "month", "--from": "2025-01-01", "--to": "2025-02-28"}
+    options.update({key: str(tmp_path / value) if key == "--db" else value for key, value in change.items()})
+    with pytest.raises(SystemExit) as exit_info:
+        main([item for pair in options.items() for item in pair])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert message in err
+    assert not list(tmp_path.glob("*.csv"))
+
+
+def test_cli_unreadable_store(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    junk = tmp_path / "junk.duckdb"
+    junk.write_bytes(b"not a store")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--db", str(junk), "--by", "feature", "--from", "2025-01-01", "--to", "2025-01-31"])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"python -m dashboard.export: error: not a readable store: {junk}"
+    ]
+
+
+def test_log_never_holds_counts_of_cells(store: Path, export_log: Path) -> None:
+    export_table(current_version(store), Filters(), ["country"], None, START, END, "raw", "en")
+    entry = json.loads(export_log.read_text(encoding="utf-8"))
+    assert set(entry) == {"when", "selection", "format", "min_cell", "timezone", "rows", "sha256", "file"}
+    assert set(entry["selection"]) == {"by", "period", "from", "to", "filters"}
+    assert entry["rows"] == 3
