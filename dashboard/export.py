@@ -9,6 +9,19 @@ file's sha256, to the export log.
 
     python -m dashboard.export --db data/visitors.duckdb --by feature,country --period month \\
         --from 2025-01-01 --to 2025-12-31 --format excel --lang ko
+
+The report pack: one ZIP for a calendar month or an ISO week (Monday to Sunday,
+Korea time) holding the standard summary tables, each exactly the bytes
+`build_export` gives for that selection (no filters), plus a UTF-8 `README.txt`
+(period, filters, the suppression rule, the generation time, and a
+`sha256sum`-style line per CSV). The entries carry a fixed timestamp (the
+period's first day, 00:00) and the generation time is the store's publication
+time (its mtime, Korea time), so the same store gives the same ZIP bytes.
+A pack appends ONE LOG LINE PER CSV to the export log, the same entry a single
+export writes, with `file` = `<zip name>/<csv name>`.
+
+    python -m dashboard.export --db data/visitors.duckdb --pack month --month 2025-10 --out reports/
+    python -m dashboard.export --db data/visitors.duckdb --pack week --week 2025-W42 --lang en --format raw
 """
 
 from __future__ import annotations
@@ -20,10 +33,12 @@ import io
 import json
 import logging
 import os
+import re
 import sys
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import NoReturn
 from zoneinfo import ZoneInfo
@@ -247,6 +262,153 @@ def export_table(
     return export.filename, export.content, export.rows
 
 
+# ---- the report pack: the standard summary tables of one month or one ISO week in one ZIP
+
+PACK_KINDS = ("month", "week")
+# (by, period) of each table in the pack, in this order
+PACK_TABLES: tuple[tuple[tuple[str, ...], str | None], ...] = (
+    (("feature",), "day"),  # features over time
+    (("country",), None),  # countries
+    (("gender", "age_group"), None),  # gender x age
+    (("feature", "country"), None),  # features by country
+)
+PACK_PREFIX = "gangnam-visits"
+README_NAME = "README.txt"
+_MONTH = re.compile(r"(\d{4})-(\d{2})")
+_WEEK = re.compile(r"(\d{4})-W(\d{2})")
+
+README_TEXT = {
+    "ko": {
+        "title": "강남 방문 보고서 묶음: {label}",
+        "period": "기간: {start} ~ {end} (양 끝 포함), 한국 시간 ({tz})",
+        "filters": "필터: 없음",
+        "rule": "비공개 규칙: 1~{small}건은 <{min_cell}(으)로 표시하고, 합계에서 빼서 작은 값을 알아낼 수 있는 "
+        "칸은 x로 표시합니다. 0은 그대로 표시합니다. min_cell = {min_cell}.",
+        "rule_raw": "비공개 규칙: 1~{small}건과, 합계에서 빼서 작은 값을 알아낼 수 있는 칸은 visits를 비우고 "
+        "suppressed = true로 표시합니다. 0은 그대로 표시합니다. min_cell = {min_cell}.",
+        "generated": "생성 시각: {when} (저장소 게시 시각; 같은 저장소는 같은 묶음을 만듭니다)",
+        "files": "파일 (SHA-256):",
+    },
+    "en": {
+        "title": "Gangnam visits report pack: {label}",
+        "period": "Period: {start} to {end} (both included), Korea time ({tz})",
+        "filters": "Filters: none",
+        "rule": "Suppression: counts from 1 to {small} are shown as <{min_cell}; a cell from which a small count "
+        "could be worked out by subtraction from a total is shown as x; zero is shown. min_cell = {min_cell}.",
+        "rule_raw": "Suppression: counts from 1 to {small}, and cells from which a small count could be worked out "
+        "by subtraction from a total, have an empty visits and suppressed = true; zero is shown. "
+        "min_cell = {min_cell}.",
+        "generated": "Generated: {when} (the store's publication time; the same store gives the same pack)",
+        "files": "Files (SHA-256):",
+    },
+}
+
+
+@dataclass(frozen=True)
+class Pack:
+    """One report pack: the ZIP and the exports inside it."""
+
+    filename: str
+    content: bytes
+    exports: tuple[Export, ...]
+
+
+def pack_period(kind: str, period_text: str) -> tuple[date, date]:
+    """The first and last day of `2025-10` (a month) or `2025-W42` (an ISO week, Monday to Sunday)."""
+    if kind == "month":
+        match = _MONTH.fullmatch(period_text)
+        if match is None or not 1 <= int(match[2]) <= 12:
+            raise ValueError(f"not a month (YYYY-MM): {period_text!r}")
+        start = date(int(match[1]), int(match[2]), 1)
+        end = (start.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+        return start, end
+    if kind == "week":
+        match = _WEEK.fullmatch(period_text)
+        try:
+            if match is None:
+                raise ValueError
+            start = date.fromisocalendar(int(match[1]), int(match[2]), 1)
+        except ValueError:
+            raise ValueError(f"not an ISO week (YYYY-Www): {period_text!r}") from None
+        return start, start + timedelta(days=6)
+    raise ValueError(f"unknown pack {kind!r}: use one of {', '.join(PACK_KINDS)}")
+
+
+def pack_filename(period_text: str, lang: str, fmt: str) -> str:
+    return f"{PACK_PREFIX}_{period_text}_{lang if fmt == 'excel' else 'raw'}.zip"
+
+
+def _readme(
+    label: str, start: date, end: date, lang: str, fmt: str, min_cell: int, when: datetime, exports: Sequence[Export]
+) -> bytes:
+    text = README_TEXT[lang]
+    lines = [
+        text["title"].format(label=label),
+        "",
+        text["period"].format(start=start.isoformat(), end=end.isoformat(), tz=TIMEZONE),
+        text["filters"],
+        text["rule" if fmt == "excel" else "rule_raw"].format(small=min_cell - 1, min_cell=min_cell),
+        text["generated"].format(when=when.isoformat(timespec="seconds")),
+        "",
+        text["files"],
+        *(f"{export.sha256}  {export.filename}" for export in exports),
+    ]
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def _zip(entries: Sequence[tuple[str, bytes]], stamp: date) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for name, content in entries:
+            info = zipfile.ZipInfo(name, date_time=(stamp.year, stamp.month, stamp.day, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 3  # unix, whatever the platform
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, content)
+    return out.getvalue()
+
+
+def make_pack(
+    version: StoreVersion,
+    kind: str,
+    period_text: str,
+    lang: str = "ko",
+    fmt: str = "excel",
+    min_cell: int = MIN_CELL,
+) -> Pack:
+    """The report pack of one month or ISO week; writes and logs nothing (see `build_pack`)."""
+    start, end = pack_period(kind, period_text)
+    filters = Filters(preset="custom", start=start, end=end, lang=lang)
+    exports = tuple(
+        build_export(version, filters, by, period, start, end, fmt, lang, min_cell=min_cell)
+        for by, period in PACK_TABLES
+    )
+    when = datetime.fromtimestamp(version.mtime_ns / 1e9, ZoneInfo(TIMEZONE))
+    readme = _readme(period_text, start, end, lang, fmt, min_cell, when, exports)
+    entries = [(export.filename, export.content) for export in exports] + [(README_NAME, readme)]
+    return Pack(pack_filename(period_text, lang, fmt), _zip(entries, start), exports)
+
+
+def log_pack(pack: Pack, path: Path) -> list[dict[str, object]]:
+    """One log line per CSV in the pack, `file` naming the ZIP and the entry."""
+    return [log_export(export, path, f"{pack.filename}/{export.filename}") for export in pack.exports]
+
+
+def build_pack(
+    version: StoreVersion,
+    kind: str,
+    period_text: str,
+    lang: str = "ko",
+    fmt: str = "excel",
+    *,
+    log: str | Path | None = None,
+) -> tuple[str, bytes]:
+    """Build a report pack and log it (one line per CSV); returns (ZIP file name, ZIP bytes)."""
+    pack = make_pack(version, kind, period_text, lang, fmt)
+    log_pack(pack, log_path(log))
+    return pack.filename, pack.content
+
+
 # ---- the CLI: a thin layer over export_table
 
 
@@ -279,8 +441,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--db", required=True, type=Path, help="the store file")
     p.add_argument("--by", type=_members(DIMENSIONS, "dimension"), default=(), help=f"any of {','.join(DIMENSIONS)}")
     p.add_argument("--period", choices=PERIODS, help="a row per day, week, month or year")
-    p.add_argument("--from", dest="start", required=True, type=_iso_date, help="first day, YYYY-MM-DD (Korea time)")
-    p.add_argument("--to", dest="end", required=True, type=_iso_date, help="last day, YYYY-MM-DD (included)")
+    p.add_argument("--from", dest="start", type=_iso_date, help="first day, YYYY-MM-DD (Korea time)")
+    p.add_argument("--to", dest="end", type=_iso_date, help="last day, YYYY-MM-DD (included)")
+    p.add_argument("--pack", choices=PACK_KINDS, help="a ZIP of the standard tables of one month or ISO week")
+    p.add_argument("--month", help="the pack's month, YYYY-MM (with --pack month)")
+    p.add_argument("--week", help="the pack's ISO week, YYYY-Www (with --pack week)")
     p.add_argument("--format", dest="fmt", choices=FORMATS, default="excel")
     p.add_argument("--lang", choices=LANGUAGES, default="ko")
     p.add_argument("--feature", type=_members(FEATURES, "feature"), default=(), help="only these features")
@@ -288,7 +453,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--age", type=_members(AGE_GROUPS, "age group"), default=(), help="only these age groups")
     p.add_argument("--country", type=_members(country_codes(), "country code"), default=(), help="alpha-2 codes")
     p.add_argument("--country-mode", choices=COUNTRY_MODES, default="include")
-    p.add_argument("--out", type=Path, help="output file (default: the generated name in this folder)")
+    p.add_argument("--out", type=Path, help="output file, or the folder for a pack (default: this folder)")
     p.add_argument("--log", help=f"export log (default: ${LOG_ENV} or {DEFAULT_LOG})")
     return p
 
@@ -296,6 +461,12 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     p = parser()
     args = p.parse_args(argv)
+    if args.pack is not None:
+        return _main_pack(p, args)
+    if args.month is not None or args.week is not None:
+        p.error("--month and --week go with --pack")
+    if args.start is None or args.end is None:
+        p.error("give --from and --to (or --pack)")
     if not args.by and args.period is None:
         p.error("give --by, --period or both")
     if args.end < args.start:
@@ -328,6 +499,53 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as error:
         p.error(f"cannot write {error.filename}: {error.strerror}")
     print(f"{out}: {export.rows} rows, sha256 {export.sha256}")
+    return 0
+
+
+def _main_pack(p: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    given = {
+        "--by": bool(args.by),
+        "--period": args.period is not None,
+        "--from": args.start is not None,
+        "--to": args.end is not None,
+        "--feature": bool(args.feature),
+        "--gender": bool(args.gender),
+        "--age": bool(args.age),
+        "--country": bool(args.country),
+        "--country-mode": args.country_mode != "include",
+    }
+    clash = [option for option, present in given.items() if present]
+    if clash:
+        p.error(f"--pack takes no {', '.join(clash)}: a pack holds the standard tables, unfiltered")
+    period_text = args.month if args.pack == "month" else args.week
+    other = args.week if args.pack == "month" else args.month
+    if other is not None:
+        p.error(f"--pack {args.pack} takes --{args.pack}, not --{'week' if args.pack == 'month' else 'month'}")
+    if period_text is None:
+        p.error(f"--pack {args.pack} needs --{args.pack}")
+    try:
+        pack_period(args.pack, period_text)
+    except ValueError as error:
+        p.error(str(error))
+    out_dir = args.out or Path()
+    if not out_dir.is_dir():
+        p.error(f"--out is not a folder: {out_dir}")
+    version = current_version(args.db)
+    if version is None or not args.db.is_file():
+        p.error(f"no store file at {args.db}")
+    try:
+        pack = make_pack(version, args.pack, period_text, args.lang, args.fmt)
+    except (StoreUnreadable, duckdb.Error):
+        p.error(f"not a readable store: {args.db}")
+    except ValueError as error:
+        p.error(str(error))
+    out = out_dir / pack.filename
+    try:
+        out.write_bytes(pack.content)
+        log_pack(pack, log_path(args.log))
+    except OSError as error:
+        p.error(f"cannot write {error.filename}: {error.strerror}")
+    print(f"{out}: {len(pack.exports)} tables, sha256 {hashlib.sha256(pack.content).hexdigest()}")
     return 0
 
 

@@ -12,6 +12,8 @@ is skipped, except on CI (CI=true), where that is a failure.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 import socket
@@ -78,6 +80,7 @@ class DemoStore:
 class Server:
     url: str
     store: DemoStore
+    export_log: Path
 
 
 @dataclass
@@ -128,7 +131,13 @@ def server(browser: Browser, demo_store: DemoStore, tmp_path_factory: pytest.Tem
     """`streamlit run` from the repository root (so .streamlit/config.toml applies) on a free port."""
     port = _free_port()
     log_path = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
-    env = {**os.environ, "GANGNAM_DB": str(demo_store.path), "PYTHONPATH": str(REPO)}
+    export_log = tmp_path_factory.mktemp("exports") / "exports.log"
+    env = {
+        **os.environ,
+        "GANGNAM_DB": str(demo_store.path),
+        "GANGNAM_EXPORT_LOG": str(export_log),
+        "PYTHONPATH": str(REPO),
+    }
     env.pop("GANGNAM_LANG", None)  # pages open in Korean, the default
     command = [sys.executable, "-m", "streamlit", "run", "dashboard/app.py"]
     command += ["--server.port", str(port), "--server.headless", "true", "--server.address", "127.0.0.1"]
@@ -136,7 +145,7 @@ def server(browser: Browser, demo_store: DemoStore, tmp_path_factory: pytest.Tem
         process = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         _wait_until_healthy(process, port, log_path)
-        yield Server(f"http://127.0.0.1:{port}", demo_store)
+        yield Server(f"http://127.0.0.1:{port}", demo_store, export_log)
     finally:
         process.terminate()
         try:
@@ -389,3 +398,29 @@ def test_language_switch_changes_the_titles(page: Page, server: Server) -> None:
     wait_for_app(page)
     expect_no_error(page)
     assert "lang" not in query_of(page)
+
+
+def test_export_page_download_equals_the_command_line_and_is_logged(page: Page, server: Server, tmp_path: Path) -> None:
+    open_page(page, server, "export", "period=last_30&lang=en")
+    expect_no_error(page)
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Download CSV").click()
+    download = info.value
+    downloaded = Path(download.path()).read_bytes()
+    today = korea_today()
+    out = tmp_path / "cli.csv"
+    command = [sys.executable, "-m", "dashboard.export", "--db", server.store.path, "--by", "feature"]
+    command += ["--period", "month", "--from", (today - timedelta(days=29)).isoformat(), "--to", today.isoformat()]
+    command += ["--format", "excel", "--lang", "en", "--out", out, "--log", tmp_path / "cli.log"]
+    done = subprocess.run([str(part) for part in command], cwd=REPO, capture_output=True, text=True)
+    assert (done.returncode, done.stderr) == (0, "")
+    assert downloaded == out.read_bytes()
+    assert downloaded.startswith(b"\xef\xbb\xbf")  # the Excel flavour: a BOM, so Hangul opens right
+    assert download.suggested_filename == f"visits_by_feature_month_{today - timedelta(days=29)}_{today}_en.csv"
+    # the click appended one line to the export log, with the file's hash
+    deadline = time.monotonic() + 10
+    while not server.export_log.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    entry = json.loads(server.export_log.read_text(encoding="utf-8").splitlines()[-1])
+    assert entry["sha256"] == hashlib.sha256(downloaded).hexdigest()
+    assert entry["file"] == download.suggested_filename

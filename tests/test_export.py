@@ -12,8 +12,10 @@ import io
 import json
 import os
 import random
+import re
 import subprocess
 import sys
+import zipfile
 from collections import defaultdict
 from datetime import date
 from pathlib import Path
@@ -22,7 +24,7 @@ import duckdb
 import pytest
 from conftest import REPO, raw_row, write_csv
 
-from dashboard.export import build_export, escape_text, export_table, main
+from dashboard.export import build_export, build_pack, escape_text, export_table, main, make_pack
 from dashboard.filters import Filters
 from dashboard.store import current_version
 from etl.contract import MIN_CELL
@@ -326,3 +328,116 @@ def test_log_never_holds_counts_of_cells(store: Path, export_log: Path) -> None:
     assert set(entry) == {"when", "selection", "format", "min_cell", "timezone", "rows", "sha256", "file"}
     assert set(entry["selection"]) == {"by", "period", "from", "to", "filters"}
     assert entry["rows"] == 3
+
+
+# ---- the report pack
+
+PACK_NAMES = {
+    "visits_by_feature_day_2025-01-01_2025-01-31_ko.csv",
+    "visits_by_country_all_2025-01-01_2025-01-31_ko.csv",
+    "visits_by_gender-age_group_all_2025-01-01_2025-01-31_ko.csv",
+    "visits_by_feature-country_all_2025-01-01_2025-01-31_ko.csv",
+    "README.txt",
+}
+PACK_TABLES = [
+    (("feature",), "day"),
+    (("country",), None),
+    (("gender", "age_group"), None),
+    (("feature", "country"), None),
+]
+
+
+def pack_entries(content: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        return {info.filename: archive.read(info) for info in archive.infolist()}
+
+
+def test_pack_lists_the_tables_and_readme(store: Path, export_log: Path) -> None:
+    name, content = build_pack(current_version(store), "month", "2025-01", "ko", "excel")
+    assert name == "gangnam-visits_2025-01_ko.zip"
+    entries = pack_entries(content)
+    assert set(entries) == PACK_NAMES
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        assert {info.date_time for info in archive.infolist()} == {(2025, 1, 1, 0, 0, 0)}
+    readme = entries["README.txt"].decode("utf-8")
+    assert "2025-01-01" in readme and "2025-01-31" in readme and "Asia/Seoul" in readme
+    assert "min_cell = 10" in readme and "<10" in readme
+    hashes = dict(reversed(line.split("  ")) for line in readme.splitlines() if re.fullmatch(r"[0-9a-f]{64}  .+", line))
+    assert set(hashes) == PACK_NAMES - {"README.txt"}
+    for file, digest in hashes.items():
+        assert hashlib.sha256(entries[file]).hexdigest() == digest
+    # one log line per CSV, naming the ZIP and the entry
+    logged = [json.loads(line) for line in export_log.read_text(encoding="utf-8").splitlines()]
+    assert sorted(entry["file"] for entry in logged) == sorted(f"{name}/{file}" for file in hashes)
+    assert all(entry["sha256"] == hashes[entry["file"].split("/")[1]] for entry in logged)
+
+
+@pytest.mark.parametrize(("fmt", "lang"), [("excel", "ko"), ("raw", "en")])
+def test_pack_csvs_equal_build_export(store: Path, fmt: str, lang: str) -> None:
+    version = current_version(store)
+    pack = make_pack(version, "week", "2025-W02", lang, fmt)
+    assert pack.filename == f"gangnam-visits_2025-W02_{lang if fmt == 'excel' else 'raw'}.zip"
+    entries = pack_entries(pack.content)
+    start, end = date(2025, 1, 6), date(2025, 1, 12)  # Monday to Sunday
+    for by, period in PACK_TABLES:
+        expected = build_export(version, Filters(), list(by), period, start, end, fmt, lang)
+        assert entries[expected.filename] == expected.content
+    assert len(entries) == len(PACK_TABLES) + 1
+
+
+def test_pack_same_store_same_bytes(store: Path) -> None:
+    first = make_pack(current_version(store), "month", "2025-01")
+    again = make_pack(current_version(store), "month", "2025-01")
+    assert first.content == again.content
+
+
+def test_pack_no_small_number(small_store: Path) -> None:
+    for fmt in ("excel", "raw"):
+        entries = pack_entries(make_pack(current_version(small_store), "month", "2025-01", "en", fmt).content)
+        cells = [
+            cell
+            for file, content in entries.items()
+            if file.endswith(".csv")
+            for row in list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))[1:]
+            for cell in row
+        ]
+        assert "<10" in cells or "true" in cells
+        assert not [cell for cell in cells if cell.isdigit() and 1 <= int(cell) < MIN_CELL]
+
+
+def test_cli_pack_writes_the_function_bytes(store: Path, tmp_path: Path) -> None:
+    log = tmp_path / "cli.log"
+    out = tmp_path / "out"
+    out.mkdir()
+    done = run_cli("--db", store, "--pack", "month", "--month", "2025-01", "--out", out, cwd=tmp_path, log=log)
+    assert done.returncode == 0, done.stderr
+    written = out / "gangnam-visits_2025-01_ko.zip"
+    assert written.read_bytes() == make_pack(current_version(store), "month", "2025-01").content
+    assert len(log.read_text(encoding="utf-8").splitlines()) == len(PACK_TABLES)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--pack", "month"], "needs --month"),
+        (["--pack", "week"], "needs --week"),
+        (["--pack", "month", "--month", "2025-13"], "not a month"),
+        (["--pack", "month", "--month", "2025-1"], "not a month"),
+        (["--pack", "week", "--week", "2025-W54"], "not an ISO week"),
+        (["--pack", "week", "--week", "2025-42"], "not an ISO week"),
+        (["--pack", "month", "--month", "2025-01", "--by", "feature"], "--pack takes no --by"),
+        (["--pack", "month", "--month", "2025-01", "--week", "2025-W02"], "not --week"),
+        (["--month", "2025-01"], "go with --pack"),
+        (["--pack", "year", "--month", "2025-01"], "invalid choice"),
+    ],
+)
+def test_cli_pack_bad_arguments(
+    store: Path, tmp_path: Path, capsys: pytest.CaptureFixture, args: list[str], message: str
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--db", str(store), "--out", str(tmp_path), *args])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert message in err
+    assert not list(tmp_path.glob("*.zip"))

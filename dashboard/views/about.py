@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pandas as pd
 import streamlit as st
 
 from dashboard import queries
+from dashboard.export import log_path
 from dashboard.gate import format_count, gate
 from dashboard.ui import page_start
 from etl.contract import MIN_CELL, TIMEZONE
@@ -81,6 +85,35 @@ def main() -> None:
     st.dataframe(
         log.rename(columns={column: ctx.t(f"col_{column}") for column in log.columns}), hide_index=True, width="stretch"
     )
+
+    st.subheader(ctx.t("last_exports"))
+    exports = recent_exports(log_path())
+    if exports.empty:
+        st.caption("–")
+    else:
+        st.dataframe(exports, hide_index=True, width="stretch")
+
+
+def recent_exports(path: Path, last: int = 10) -> pd.DataFrame:
+    """The last lines of the export log, newest first (the log holds selections and hashes only)."""
+    if not path.exists():
+        return pd.DataFrame()
+    entries = []
+    for line in path.read_text(encoding="utf-8").splitlines()[-last:]:
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        entries.append(
+            {
+                "when": entry.get("when"),
+                "file": entry.get("file"),
+                "format": entry.get("format"),
+                "rows": entry.get("rows"),
+                "sha256": str(entry.get("sha256", ""))[:16],
+            }
+        )
+    return pd.DataFrame(entries[::-1])
 
 
 main()

@@ -1,0 +1,61 @@
+"""Export: a manager picks the rows and the format, previews the table and downloads it as CSV.
+
+The sidebar's period and filters apply. The file is exactly what `python -m
+dashboard.export` writes for the same selection, and each download appends a
+line to the export log.
+"""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+import streamlit as st
+
+from dashboard.export import DIMENSIONS, FORMATS, PERIODS, build_export, log_export, log_path
+from dashboard.i18n import t
+from dashboard.ui import page_start
+
+NO_PERIOD = "none"
+
+
+def main() -> None:
+    ctx = page_start("export")
+    if ctx is None:
+        return
+    left, middle, right = st.columns([1, 2, 1])
+    period = left.selectbox(
+        ctx.t("export_period"),
+        [NO_PERIOD, *PERIODS],
+        index=3,
+        format_func=lambda p: ctx.t("export_no_period") if p == NO_PERIOD else ctx.t(p),
+        key="export_period",
+    )
+    by = middle.multiselect(
+        ctx.t("export_rows"), list(DIMENSIONS), default=["feature"], format_func=ctx.t, key="export_by"
+    )
+    fmt = right.radio(ctx.t("export_format"), FORMATS, format_func=lambda f: ctx.t(f"format_{f}"), key="export_format")
+    if not by and period == NO_PERIOD:
+        st.info(ctx.t("export_pick_rows"))
+        return
+    export = build_export(
+        ctx.version, ctx.filters, by, None if period == NO_PERIOD else period, ctx.start, ctx.end, fmt, ctx.lang
+    )
+    st.caption(f"{export.filename} · {export.rows:,} {ctx.t('export_rows_count')} · SHA-256 {export.sha256[:16]}…")
+    preview = pd.read_csv(io.BytesIO(export.content), encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    st.dataframe(preview, hide_index=True, width="stretch")
+    st.download_button(
+        ctx.t("download_csv"),
+        data=export.content,
+        file_name=export.filename,
+        mime="text/csv",
+        on_click=log_export,
+        args=(export, log_path()),
+        icon=":material/download:",
+        type="primary",
+        key="export_download",
+    )
+    st.caption(t("export_note", ctx.lang))
+
+
+main()
