@@ -255,3 +255,20 @@ def period_caption(ctx: Context) -> str:
     if ctx.comparison:
         text += f"  ·  {ctx.t('comparison')}: {ctx.comparison[0].isoformat()} – {ctx.comparison[1].isoformat()}"
     return f"{text}  ·  {ctx.t('times_in')}"
+
+
+def download(ctx: Context, by: list[str], period: str | None, key: str, filters: Filters | None = None) -> None:
+    """A download of what the chart or table above shows: the same selection and the same gate (Excel flavour)."""
+    from dashboard.export import build_export, log_export, log_path
+
+    export = build_export(ctx.version, filters or ctx.filters, by, period, ctx.start, ctx.end, "excel", ctx.lang)
+    st.download_button(
+        ctx.t("download_csv"),
+        data=export.content,
+        file_name=export.filename,
+        mime="text/csv",
+        on_click=log_export,
+        args=(export, log_path()),
+        icon=":material/download:",
+        key=f"download_{key}",
+    )

@@ -424,3 +424,20 @@ def test_export_page_download_equals_the_command_line_and_is_logged(page: Page, 
     entry = json.loads(server.export_log.read_text(encoding="utf-8").splitlines()[-1])
     assert entry["sha256"] == hashlib.sha256(downloaded).hexdigest()
     assert entry["file"] == download.suggested_filename
+
+
+def test_a_chart_download_is_what_the_chart_shows(page: Page, server: Server, tmp_path: Path) -> None:
+    # the Overview's trend: by service and week over the last 90 days, Korean labels
+    open_page(page, server, "", "period=last_90&grain=week")
+    with page.expect_download() as info:
+        page.get_by_role("button", name="CSV 내려받기").first.click()
+    downloaded = Path(info.value.path()).read_bytes()
+    today = korea_today()
+    out = tmp_path / "cli.csv"
+    command = [sys.executable, "-m", "dashboard.export", "--db", server.store.path, "--by", "feature"]
+    command += ["--period", "week", "--from", (today - timedelta(days=89)).isoformat(), "--to", today.isoformat()]
+    command += ["--format", "excel", "--lang", "ko", "--out", out, "--log", tmp_path / "cli.log"]
+    done = subprocess.run([str(part) for part in command], cwd=REPO, capture_output=True, text=True)
+    assert (done.returncode, done.stderr) == (0, "")
+    assert downloaded == out.read_bytes()
+    assert "서비스".encode() in downloaded

@@ -9,7 +9,7 @@ from dashboard import charts, queries
 from dashboard.gate import change, format_count, gate, share
 from dashboard.i18n import country_name
 from dashboard.settings import TOPOJSON_URL
-from dashboard.ui import Context, page_start, request_country, selection_key
+from dashboard.ui import Context, download, page_start, request_country, selection_key
 
 SORTS = ("visits", "change", "country")
 
@@ -65,6 +65,7 @@ def show_table(ctx: Context, table: pd.DataFrame) -> None:
         selection_mode="single-row",
         key=selection_key("countries_table"),
     )
+    download(ctx, ["country"], None, "countries_table")
     rows = event.selection.rows if event else []
     if rows:
         request_country(table.iloc[rows[0]]["country"])

@@ -11,7 +11,7 @@ from dashboard import charts, queries
 from dashboard.gate import format_count, gate, margins
 from dashboard.i18n import t
 from dashboard.queries import complete
-from dashboard.ui import Context, page_start
+from dashboard.ui import Context, download, page_start
 from etl.contract import AGE_GROUPS, FEATURES, GENDERS
 
 PYRAMID_SIDES = {"female": -1, "male": 1}
@@ -43,6 +43,7 @@ def pyramid(ctx: Context, feature: str) -> None:
     ticks = [round(reach * step / 2) for step in (-2, -1, 0, 1, 2)]
     figure.update_xaxes(tickvals=ticks, ticktext=[f"{abs(tick):,}" for tick in ticks])
     st.plotly_chart(figure, width="stretch", key="demographics_pyramid")
+    download(ctx, ["gender", "age_group"], None, "demographics_pyramid", filters)
     # the whole table with its margins: the pyramid leaves out other and unknown
     table = cells.pivot(index="age_group", columns="gender", values="visits").reindex(
         index=list(AGE_GROUPS), columns=list(GENDERS)
@@ -79,6 +80,7 @@ def mix_over_time(ctx: Context, dimension: str, values: list[str], key: str) -> 
     # the age and gender totals are in the table above: protect every margin, not only the periods'
     gated = gate(frame, ["period", dimension], totals_over=margins(["period", dimension]), min_cell=ctx.min_cell)
     st.plotly_chart(charts.share_bars(gated, "period", dimension, values, ctx.lang), width="stretch", key=key)
+    download(ctx, [dimension], ctx.filters.grain, key)
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ import streamlit as st
 
 from dashboard import charts, queries
 from dashboard.gate import SHOWN, change, format_count, gate, margins, share
-from dashboard.ui import Context, page_start
+from dashboard.ui import Context, download, page_start
 from etl.contract import FEATURES, UNDER_14_GROUP
 
 FEATURE_TOTALS = ("feature",)
@@ -104,6 +104,7 @@ def main() -> None:
         x_title=ctx.t("date"),
     )
     st.plotly_chart(figure, width="stretch", key="overview_trend")
+    download(ctx, ["feature"], ctx.filters.grain, "overview_trend")
     st.caption(ctx.t("partial_periods"))
 
 

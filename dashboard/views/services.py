@@ -7,7 +7,7 @@ import streamlit as st
 from dashboard import charts, queries
 from dashboard.gate import gate, margins
 from dashboard.queries import complete
-from dashboard.ui import Context, page_start
+from dashboard.ui import Context, download, page_start
 from etl.contract import AGE_GROUPS, FEATURES
 
 TOP_COUNTRIES = 15
@@ -34,6 +34,7 @@ def features_over_time(ctx: Context) -> None:
             width="stretch",
             key="services_share",
         )
+    download(ctx, ["feature"], ctx.filters.grain, "services_over_time")
 
 
 def features_by(ctx: Context, dimension: str, values: list[str], key: str) -> None:
@@ -45,6 +46,7 @@ def features_by(ctx: Context, dimension: str, values: list[str], key: str) -> No
     # the feature totals are on the Overview, the age totals on Demographics: protect every margin
     gated = gate(frame, [dimension, "feature"], totals_over=margins([dimension, "feature"]), min_cell=ctx.min_cell)
     st.plotly_chart(charts.share_bars(gated, dimension, "feature", list(FEATURES), ctx.lang), width="stretch", key=key)
+    download(ctx, [dimension, "feature"], None, key)
 
 
 def main() -> None:
