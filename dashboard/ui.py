@@ -259,9 +259,16 @@ def period_caption(ctx: Context) -> str:
 
 def download(ctx: Context, by: list[str], period: str | None, key: str, filters: Filters | None = None) -> None:
     """A download of what the chart or table above shows: the same selection and the same gate (Excel flavour)."""
-    from dashboard.export import build_export, log_export, log_path
+    from dashboard.export import build_export
 
     export = build_export(ctx.version, filters or ctx.filters, by, period, ctx.start, ctx.end, "excel", ctx.lang)
+    download_button(ctx, export, key)
+
+
+def download_button(ctx: Context, export, key: str, *, primary: bool = False) -> None:
+    """The button that hands over an export; the click appends it to the export log."""
+    from dashboard.export import log_export, log_path
+
     st.download_button(
         ctx.t("download_csv"),
         data=export.content,
@@ -270,5 +277,6 @@ def download(ctx: Context, by: list[str], period: str | None, key: str, filters:
         on_click=log_export,
         args=(export, log_path()),
         icon=":material/download:",
+        type="primary" if primary else "secondary",
         key=f"download_{key}",
     )

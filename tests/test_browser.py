@@ -400,6 +400,17 @@ def test_language_switch_changes_the_titles(page: Page, server: Server) -> None:
     assert "lang" not in query_of(page)
 
 
+def cli_export(server: Server, tmp_path: Path, period: str, start: date, lang: str) -> bytes:
+    """What `python -m dashboard.export` writes for submissions by service from `start` to today."""
+    out = tmp_path / "cli.csv"
+    command = [sys.executable, "-m", "dashboard.export", "--db", server.store.path, "--by", "feature"]
+    command += ["--period", period, "--from", start.isoformat(), "--to", korea_today().isoformat()]
+    command += ["--format", "excel", "--lang", lang, "--out", out, "--log", tmp_path / "cli.log"]
+    done = subprocess.run([str(part) for part in command], cwd=REPO, capture_output=True, text=True)
+    assert (done.returncode, done.stderr) == (0, "")
+    return out.read_bytes()
+
+
 def test_export_page_download_equals_the_command_line_and_is_logged(page: Page, server: Server, tmp_path: Path) -> None:
     open_page(page, server, "export", "period=last_30&lang=en")
     expect_no_error(page)
@@ -408,13 +419,7 @@ def test_export_page_download_equals_the_command_line_and_is_logged(page: Page, 
     download = info.value
     downloaded = Path(download.path()).read_bytes()
     today = korea_today()
-    out = tmp_path / "cli.csv"
-    command = [sys.executable, "-m", "dashboard.export", "--db", server.store.path, "--by", "feature"]
-    command += ["--period", "month", "--from", (today - timedelta(days=29)).isoformat(), "--to", today.isoformat()]
-    command += ["--format", "excel", "--lang", "en", "--out", out, "--log", tmp_path / "cli.log"]
-    done = subprocess.run([str(part) for part in command], cwd=REPO, capture_output=True, text=True)
-    assert (done.returncode, done.stderr) == (0, "")
-    assert downloaded == out.read_bytes()
+    assert downloaded == cli_export(server, tmp_path, "month", today - timedelta(days=29), "en")
     assert downloaded.startswith(b"\xef\xbb\xbf")  # the Excel flavour: a BOM, so Hangul opens right
     assert download.suggested_filename == f"visits_by_feature_month_{today - timedelta(days=29)}_{today}_en.csv"
     # the click appended one line to the export log, with the file's hash
@@ -432,12 +437,5 @@ def test_a_chart_download_is_what_the_chart_shows(page: Page, server: Server, tm
     with page.expect_download() as info:
         page.get_by_role("button", name="CSV 내려받기").first.click()
     downloaded = Path(info.value.path()).read_bytes()
-    today = korea_today()
-    out = tmp_path / "cli.csv"
-    command = [sys.executable, "-m", "dashboard.export", "--db", server.store.path, "--by", "feature"]
-    command += ["--period", "week", "--from", (today - timedelta(days=89)).isoformat(), "--to", today.isoformat()]
-    command += ["--format", "excel", "--lang", "ko", "--out", out, "--log", tmp_path / "cli.log"]
-    done = subprocess.run([str(part) for part in command], cwd=REPO, capture_output=True, text=True)
-    assert (done.returncode, done.stderr) == (0, "")
-    assert downloaded == out.read_bytes()
+    assert downloaded == cli_export(server, tmp_path, "week", korea_today() - timedelta(days=89), "ko")
     assert "서비스".encode() in downloaded

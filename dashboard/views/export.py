@@ -12,9 +12,9 @@ import io
 import pandas as pd
 import streamlit as st
 
-from dashboard.export import DIMENSIONS, FORMATS, PERIODS, build_export, log_export, log_path
+from dashboard.export import DIMENSIONS, FORMATS, PERIODS, build_export
 from dashboard.i18n import t
-from dashboard.ui import page_start
+from dashboard.ui import download_button, page_start
 
 NO_PERIOD = "none"
 
@@ -44,17 +44,7 @@ def main() -> None:
     st.caption(f"{export.filename} · {export.rows:,} {ctx.t('export_rows_count')} · SHA-256 {export.sha256[:16]}…")
     preview = pd.read_csv(io.BytesIO(export.content), encoding="utf-8-sig", dtype=str, keep_default_na=False)
     st.dataframe(preview, hide_index=True, width="stretch")
-    st.download_button(
-        ctx.t("download_csv"),
-        data=export.content,
-        file_name=export.filename,
-        mime="text/csv",
-        on_click=log_export,
-        args=(export, log_path()),
-        icon=":material/download:",
-        type="primary",
-        key="export_download",
-    )
+    download_button(ctx, export, "export", primary=True)
     st.caption(t("export_note", ctx.lang))
 
 
