@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
 from dashboard.settings import DEFAULT_LANGUAGE
-from etl.contract import AGE_GROUPS, FEATURES, GENDERS, TIMEZONE
+from etl.contract import AGE_GROUPS, EARLIEST_EVENT_DATE, FEATURES, GENDERS, korea_today
 from etl.lookups import country_spellings
 
 PRESETS = ("last_7", "last_30", "last_90", "this_month", "last_month", "this_year", "custom")
@@ -24,10 +23,6 @@ LANGUAGES = ("ko", "en")
 # a weekday-aligned year: the same weekdays 52 weeks earlier
 YEAR_AGO = timedelta(weeks=52)
 MAX_LIST = 300  # more values than any dimension has
-
-
-def korea_today() -> date:
-    return datetime.now(ZoneInfo(TIMEZONE)).date()
 
 
 @dataclass(frozen=True)
@@ -112,7 +107,7 @@ def _date(params, name, notes) -> date | None:
     except ValueError:
         notes.append((name, "invalid_date"))
         return None
-    if not date(2000, 1, 1) <= parsed <= date(2100, 12, 31):
+    if not date.fromisoformat(EARLIEST_EVENT_DATE) <= parsed <= date(2100, 12, 31):
         notes.append((name, "invalid_date"))
         return None
     return parsed

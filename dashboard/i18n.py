@@ -110,8 +110,8 @@ TEXT: dict[str, dict[str, str]] = {
     "end_before_start": {"ko": "종료일이 시작일보다 빠릅니다", "en": "the end is before the start"},
     "link_note": {"ko": "링크의 `{name}` 값: {reason}.", "en": "Link parameter `{name}`: {reason}."},
     "map_note": {
-        "ko": "나라를 누르거나 표의 행을 선택하면 모든 페이지가 그 나라로 필터링됩니다. 회색: 10건 미만 등 비공개.",
-        "en": "Click a country, or select a row of the table, to filter every page to it. Grey: suppressed (fewer than 10).",
+        "ko": f"나라를 누르거나 표의 행을 선택하면 모든 페이지가 그 나라로 필터링됩니다. 회색: {MIN_CELL}건 미만 등 비공개.",
+        "en": f"Click a country, or select a row of the table, to filter every page to it. Grey: suppressed (fewer than {MIN_CELL}).",
     },
     "total": {"ko": "합계", "en": "Total"},
     "export": {"ko": "내보내기", "en": "Export"},
@@ -134,8 +134,8 @@ TEXT: dict[str, dict[str, str]] = {
     "last_exports": {"ko": "최근 내보내기", "en": "Last exports"},
     "top": {"ko": "상위 {n}개국", "en": "top {n}"},
     "partial_periods": {
-        "ko": "첫 구간과 마지막 구간은 선택한 기간에 걸친 날만 셉니다. ▽ 표시: 10건 미만 등 비공개.",
-        "en": "The first and last periods count only the days inside the selected period. ▽: suppressed (e.g. fewer than 10).",
+        "ko": f"첫 구간과 마지막 구간은 선택한 기간에 걸친 날만 셉니다. ▽ 표시: {MIN_CELL}건 미만 등 비공개.",
+        "en": f"The first and last periods count only the days inside the selected period. ▽: suppressed (e.g. fewer than {MIN_CELL}).",
     },
     "last_load": {"ko": "마지막 적재", "en": "Last load"},
     "date_range": {"ko": "데이터 기간", "en": "Dates covered"},

@@ -170,20 +170,14 @@ def sidebar(version: StoreVersion | None) -> Filters:
         horizontal=True,
         key=_key("country_mode"),
     )
-    bar.multiselect(
-        t("feature", lang), FEATURES, format_func=lambda v: t(v, lang), key=_key("features"), placeholder=everything
-    )
-    bar.multiselect(
-        t("gender", lang), GENDERS, format_func=lambda v: t(v, lang), key=_key("genders"), placeholder=everything
-    )
-    bar.multiselect(
-        t("age_group", lang),
-        AGE_GROUPS,
-        format_func=lambda v: t(v, lang),
-        key=_key("age_groups"),
-        placeholder=everything,
-    )
-
+    for dimension, values, name in (
+        ("feature", FEATURES, "features"),
+        ("gender", GENDERS, "genders"),
+        ("age_group", AGE_GROUPS, "age_groups"),
+    ):
+        bar.multiselect(
+            t(dimension, lang), values, format_func=lambda v: t(v, lang), key=_key(name), placeholder=everything
+        )
     state = st.session_state
     start, end = state.get(_key("start")), state.get(_key("end"))
     custom = preset == "custom" and isinstance(start, date) and isinstance(end, date) and start <= end

@@ -6,9 +6,17 @@ wherever it is needed: the ETL, the dashboard, the exports and the audit.
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Final
+from zoneinfo import ZoneInfo
 
 TIMEZONE: Final = "Asia/Seoul"
+
+
+def korea_today() -> date:
+    """Today's date in Korea, the calendar every date of the project is in."""
+    return datetime.now(ZoneInfo(TIMEZONE)).date()
+
 
 # Privacy rule 4: a count from 1 to MIN_CELL - 1 is never published.
 # 10 follows the UK ONS census rule; 11 is the stricter US CMS rule.

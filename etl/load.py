@@ -18,13 +18,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from etl.contract import AGE_BANDS, DIMENSIONS, EARLIEST_BIRTH_YEAR, EARLIEST_EVENT_DATE, TIMEZONE
+from etl.contract import AGE_BANDS, DIMENSIONS, EARLIEST_BIRTH_YEAR, EARLIEST_EVENT_DATE, TIMEZONE, korea_today
 from etl.errors import EtlError, FileRefused, describe_duckdb_failure
 from etl.lookups import KEY_MACRO_SQL, lookup_tables
 from etl.publish import NewBatch, read_batches, rebuild, store_lock
@@ -77,10 +76,6 @@ def file_sha256(path: Path) -> str:
         while chunk := handle.read(1 << 22):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def korea_today() -> date:
-    return datetime.now(ZoneInfo(TIMEZONE)).date()
 
 
 def staging_connection() -> duckdb.DuckDBPyConnection:
