@@ -35,11 +35,12 @@ SECTION = "ETL load"
 
 BARE_SQL = """
 import sys, duckdb
-from etl.lookups import lookup_tables
+from etl.lookups import KEY_MACRO_SQL, lookup_tables
 from etl.contract import AGE_BANDS
 raw, out = sys.argv[1], sys.argv[2]
 con = duckdb.connect()
 con.execute("set TimeZone = 'Asia/Seoul'")
+con.execute(KEY_MACRO_SQL)
 for table, spellings in lookup_tables().items():
     con.execute(f"create table {table} (spelling varchar, code varchar)")
     con.executemany(f"insert into {table} values (?, ?)", list(spellings.items()))
@@ -57,9 +58,9 @@ typed as (
         try_strptime(trim(date_of_birth), ['%Y-%m-%d', '%Y.%m.%d', '%Y/%m/%d'])::date as birth_date,
         f.code as feature, coalesce(g.code, 'unknown') as gender, coalesce(c.code, 'unknown') as country
     from src
-    left join feature_lookup f on f.spelling = lower(trim(src.feature))
-    left join gender_lookup g on g.spelling = lower(trim(src.gender))
-    left join country_lookup c on c.spelling = lower(trim(src.residing_country))
+    left join feature_lookup f on f.spelling = lookup_key(src.feature)
+    left join gender_lookup g on g.spelling = lookup_key(src.gender)
+    left join country_lookup c on c.spelling = lookup_key(src.residing_country)
 )
 select event_date, feature, country, gender, coalesce(a.age_group, 'unknown') as age_group, count(*) as visits
 from typed left join age_lookup a on a.age = case when birth_date between date '1900-01-01' and event_date

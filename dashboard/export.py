@@ -8,7 +8,7 @@ with `suppressed` = `true`). Every export appends one JSON line, with the
 file's sha256, to the export log.
 
     python -m dashboard.export --db data/visitors.duckdb --by feature,country --period month \\
-        --from 2025-01-01 --to 2025-12-31 --format excel --lang ko
+        --from 2025-01-01 --to 2025-12-31 --format excel --lang ko [--compare previous|last_year]
 
 The report pack: one ZIP for a calendar month or an ISO week (Monday to Sunday,
 Korea time) holding the standard summary tables, each exactly the bytes
@@ -52,8 +52,8 @@ if __name__ == "__main__":
     get_logger("streamlit.runtime.caching.cache_data_api").setLevel(logging.ERROR)
 
 from dashboard import queries
-from dashboard.filters import COUNTRY_MODES, Filters, country_codes
-from dashboard.gate import SHOWN, format_count, gate, margins
+from dashboard.filters import COMPARISONS, COUNTRY_MODES, Filters, country_codes
+from dashboard.gate import SHOWN, Gated, format_count, gate, margins
 from dashboard.i18n import country_name, t
 from dashboard.store import StoreUnreadable, StoreVersion, current_version
 from etl.contract import AGE_GROUPS, FEATURES, GENDERS, MIN_CELL, TIMEZONE
@@ -92,7 +92,7 @@ def escape_text(value: str) -> str:
 
 def _cell(value: object) -> str:
     # numbers are written as they are: escaping would turn them into text
-    if isinstance(value, int):
+    if isinstance(value, int | float):
         return str(value)
     return escape_text(str(value))
 
@@ -106,10 +106,19 @@ def _csv_bytes(rows: Sequence[Sequence[object]], *, excel: bool) -> bytes:
 
 
 def export_filename(
-    by: Sequence[str], period: str | None, start: date, end: date, fmt: str, lang: str, filtered: bool
+    by: Sequence[str],
+    period: str | None,
+    start: date,
+    end: date,
+    fmt: str,
+    lang: str,
+    filtered: bool,
+    comparison: tuple[date, date] | None = None,
 ) -> str:
-    """An ASCII file name that states the selection and the period."""
+    """An ASCII file name that states the selection, the period and the comparison period."""
     parts = ["visits", "by", "-".join(by) if by else "total", period or "all", start.isoformat(), end.isoformat()]
+    if comparison is not None:
+        parts += ["vs", comparison[0].isoformat(), comparison[1].isoformat()]
     if filtered:
         parts.append("filtered")
     parts.append(lang if fmt == "excel" else "raw")
@@ -121,15 +130,25 @@ def _label(dim: str, code: str, lang: str) -> str:
 
 
 def _iso(value: object) -> str:
-    return pd.Timestamp(value).date().isoformat()
+    return "" if pd.isna(value) else pd.Timestamp(value).date().isoformat()
 
 
-def _selection(filters: Filters, by: Sequence[str], period: str | None, start: date, end: date) -> dict[str, object]:
+def _selection(
+    filters: Filters,
+    by: Sequence[str],
+    period: str | None,
+    start: date,
+    end: date,
+    comparison: tuple[date, date] | None,
+) -> dict[str, object]:
     return {
         "by": list(by),
         "period": period,
         "from": start.isoformat(),
         "to": end.isoformat(),
+        "comparison": None
+        if comparison is None
+        else {"from": comparison[0].isoformat(), "to": comparison[1].isoformat()},
         "filters": {
             "features": list(filters.features),
             "countries": list(filters.countries),
@@ -152,10 +171,13 @@ def build_export(
     comparison: tuple[date, date] | None = None,
     min_cell: int = MIN_CELL,
 ) -> Export:
-    """The gated CSV of counts by `by` (and `period`) in [start, end] under `filters`; writes nothing."""
+    """The gated CSV of counts by `by` (and `period`) in [start, end] under `filters`; writes nothing.
+
+    With `comparison` (first and last day of another period), each row also
+    holds the comparison period's count and the relative change: see
+    `_compared` for how the rows of the two periods are matched.
+    """
     by = list(by)
-    if comparison is not None:
-        raise ValueError("comparison exports are not supported yet")
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
     if lang not in LANGUAGES:
@@ -169,53 +191,166 @@ def build_export(
         raise ValueError("choose at least one dimension or a period")
     if end < start:
         raise ValueError("the end date is before the start date")
+    if comparison is not None and comparison[1] < comparison[0]:
+        raise ValueError("the comparison period ends before it starts")
 
-    frame = queries.counts(version, filters, start, end, by=tuple(by), grain=period)
+    gated = _gated(version, filters, by, period, start, end, min_cell)
+    before = None if comparison is None else _gated(version, filters, by, period, *comparison, min_cell)
     dims = (["period"] if period else []) + by
-    # every total of this table is protected, not only the grand total the file shows: the
-    # dashboard shows the others for the same selection, and a manager could subtract
-    gated = gate(frame, dims, totals_over=margins(dims), min_cell=min_cell)
-    cells = gated.cells
+    if before is None:
+        cells = gated.cells
+    else:
+        cells = _compared(gated.cells, before.cells, by, period, (start, end), comparison)
 
     if fmt == "excel":
         header = ([f"{t(period, lang)} ({TIMEZONE})"] if period else []) + [t(dim, lang) for dim in by]
-        rows: list[list[object]] = [[*header, t("visits", lang)]]
+        header.append(t("visits", lang))
+        if before is not None:
+            header += ([f"{t('comparison_series', lang)}: {t(period, lang)}"] if period else []) + [
+                t("comparison_visits", lang),
+                t("change_percent", lang),
+            ]
+        rows: list[list[object]] = [header]
         for record in cells.itertuples(index=False):
             values = record._asdict()
             row: list[object] = [_iso(values["period"])] if period else []
             row += [_label(dim, values[dim], lang) for dim in by]
             row.append(_count(values["visits"], values["status"], min_cell))
+            if before is not None:
+                row += [_iso(values["before_period"])] if period else []
+                row += [_count(values["before"], values["before_status"], min_cell), _percent(values["change"])]
             rows.append(row)
         total, status = gated.grand_total()
-        rows.append([t("total", lang), *[""] * (len(dims) - 1), _count(total, status, min_cell)])
+        last = ["" for _ in dims[1:]] + [_count(total, status, min_cell)]
+        if before is not None:
+            before_total, before_status = before.grand_total()
+            last += [""] if period else []
+            last += [
+                _count(before_total, before_status, min_cell),
+                _percent(_change(total, status, before_total, before_status)),
+            ]
+        rows.append([t("total", lang), *last])
         rows.append([])
         rows.append([t("times_in", lang)])
         rows.append([f"<{min_cell}: {t('suppressed_small', lang)}"])
         rows.append([f"x: {t('suppressed_complement', lang)}"])
+        if before is not None:
+            rows.append(
+                [t("comparison_note", lang).format(start=comparison[0].isoformat(), end=comparison[1].isoformat())]
+            )
     else:
-        header = ([f"event_{period}"] if period else []) + [RAW_COLUMN[dim] for dim in by]
-        rows = [[*header, "visits", "suppressed"]]
+        header = ([f"event_{period}"] if period else []) + [RAW_COLUMN[dim] for dim in by] + ["visits", "suppressed"]
+        if before is not None:
+            header += ([f"comparison_event_{period}"] if period else []) + [
+                "comparison_visits",
+                "comparison_suppressed",
+                "change",
+            ]
+        rows = [header]
         for record in cells.itertuples(index=False):
             values = record._asdict()
             row = [_iso(values["period"])] if period else []
             row += [values[dim] for dim in by]
-            shown = values["status"] == SHOWN
-            row += [int(values["visits"]) if shown else "", "false" if shown else "true"]
+            row += _raw_count(values["visits"], values["status"])
+            if before is not None:
+                row += [_iso(values["before_period"])] if period else []
+                row += _raw_count(values["before"], values["before_status"])
+                row.append("" if pd.isna(values["change"]) else round(float(values["change"]), 4))
             rows.append(row)
 
     filtered = bool(filters.features or filters.countries or filters.genders or filters.age_groups)
     return Export(
-        filename=export_filename(by, period, start, end, fmt, lang, filtered),
+        filename=export_filename(by, period, start, end, fmt, lang, filtered, comparison),
         content=_csv_bytes(rows, excel=fmt == "excel"),
         rows=len(cells),
-        selection=_selection(filters, by, period, start, end),
+        selection=_selection(filters, by, period, start, end, comparison),
         fmt=fmt,
         min_cell=min_cell,
     )
 
 
-def _count(visits: object, status: str, min_cell: int) -> object:
+def _gated(
+    version: StoreVersion, filters: Filters, by: list[str], period: str | None, start: date, end: date, min_cell: int
+) -> Gated:
+    frame = queries.counts(version, filters, start, end, by=tuple(by), grain=period)
+    dims = (["period"] if period else []) + by
+    # every total of this table is protected, not only the grand total the file shows: the
+    # dashboard shows the others for the same selection, and a manager could subtract
+    return gate(frame, dims, totals_over=margins(dims), min_cell=min_cell)
+
+
+def period_starts(start: date, end: date, period: str) -> list[pd.Timestamp]:
+    """The first day of every day, ISO week, month or year that [start, end] touches (as the store truncates)."""
+    frequency = {"day": "D", "week": "W-MON", "month": "MS", "year": "YS"}[period]
+    first = pd.Timestamp(start).to_period({"day": "D", "week": "W-SUN", "month": "M", "year": "Y"}[period]).start_time
+    return list(pd.date_range(first, pd.Timestamp(end), freq=frequency))
+
+
+def _compared(
+    current: pd.DataFrame,
+    before: pd.DataFrame,
+    by: list[str],
+    period: str | None,
+    span: tuple[date, date],
+    comparison: tuple[date, date],
+) -> pd.DataFrame:
+    """The rows of both periods side by side, each with its own gate status.
+
+    Rows are matched on the dimensions and, by period, on position: the first
+    week of the period with the first week of the comparison period, and so on.
+    A combination counted in one period only is a true zero in the other
+    (zero is published as it is); a position one period lacks stays empty.
+    """
+    keys = list(by)
+    if period:
+        now, then = period_starts(*span, period), period_starts(*comparison, period)
+        current = current.assign(slot=current["period"].map({p: i for i, p in enumerate(now)}))
+        before = before.assign(slot=before["period"].map({p: i for i, p in enumerate(then)}))
+        keys = ["slot", *keys]
+    before = before.rename(columns={"visits": "before", "status": "before_status", "period": "before_period"})
+    merged = current.merge(before, on=keys, how="outer", sort=True)
+    if period:
+        merged["period"] = merged["slot"].map(dict(enumerate(now)))
+        merged["before_period"] = merged["slot"].map(dict(enumerate(then)))
+        merged = merged.drop(columns="slot")
+    for column, status, stamp in (("visits", "status", "period"), ("before", "before_status", "before_period")):
+        exists = merged[stamp].notna() if period else pd.Series(True, index=merged.index)
+        absent = merged[status].isna() & exists
+        merged.loc[absent, column] = 0
+        merged.loc[absent, status] = SHOWN
+    merged["change"] = [
+        _change(*values)
+        for values in zip(merged["visits"], merged["status"], merged["before"], merged["before_status"], strict=True)
+    ]
+    if period:
+        # a position only the comparison period has: no current period, so it is dated by the comparison
+        merged = merged.sort_values(["period", *by], na_position="last", kind="stable")
+    return merged.reset_index(drop=True)
+
+
+def _change(visits: object, status: object, before: object, before_status: object) -> float | None:
+    """The relative change when both counts are shown and the earlier one is not zero."""
+    if status != SHOWN or before_status != SHOWN or pd.isna(visits) or pd.isna(before) or int(before) == 0:
+        return None
+    return (int(visits) - int(before)) / int(before)
+
+
+def _percent(value: object) -> object:
+    # a number, so that Excel sorts and charts it; one decimal, as on screen
+    return "" if value is None or pd.isna(value) else round(float(value) * 100, 1)
+
+
+def _raw_count(visits: object, status: object) -> list[object]:
+    if pd.isna(status):
+        return ["", ""]  # no such period in this window
+    shown = status == SHOWN
+    return [int(visits) if shown else "", "false" if shown else "true"]
+
+
+def _count(visits: object, status: object, min_cell: int) -> object:
     """A shown count as a plain integer (no thousands separator); `<10` or `x` where suppressed."""
+    if pd.isna(status):
+        return ""  # no such period in this window
     return int(visits) if status == SHOWN else format_count(visits, status, min_cell)
 
 
@@ -443,6 +578,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--period", choices=PERIODS, help="a row per day, week, month or year")
     p.add_argument("--from", dest="start", type=_iso_date, help="first day, YYYY-MM-DD (Korea time)")
     p.add_argument("--to", dest="end", type=_iso_date, help="last day, YYYY-MM-DD (included)")
+    p.add_argument(
+        "--compare",
+        choices=[c for c in COMPARISONS if c != "none"],
+        help="add the previous period of the same length, or the same period a year before (as the dashboard)",
+    )
+    p.add_argument("--compare-from", type=_iso_date, help="or: the comparison period's first day, YYYY-MM-DD")
+    p.add_argument("--compare-to", type=_iso_date, help="and its last day, YYYY-MM-DD (included)")
     p.add_argument("--pack", choices=PACK_KINDS, help="a ZIP of the standard tables of one month or ISO week")
     p.add_argument("--month", help="the pack's month, YYYY-MM (with --pack month)")
     p.add_argument("--week", help="the pack's ISO week, YYYY-Www (with --pack week)")
@@ -471,6 +613,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         p.error("give --by, --period or both")
     if args.end < args.start:
         p.error("--to is before --from")
+    comparison = _comparison(p, args)
     version = current_version(args.db)
     if version is None or not args.db.is_file():
         p.error(f"no store file at {args.db}")
@@ -486,7 +629,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         lang=args.lang,
     )
     try:
-        export = build_export(version, filters, args.by, args.period, args.start, args.end, args.fmt, args.lang)
+        export = build_export(
+            version, filters, args.by, args.period, args.start, args.end, args.fmt, args.lang, comparison
+        )
     except (StoreUnreadable, duckdb.Error):
         # DuckDB's own message may quote the file's content: name the file only (rule 3)
         p.error(f"not a readable store: {args.db}")
@@ -502,6 +647,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def _comparison(p: argparse.ArgumentParser, args: argparse.Namespace) -> tuple[date, date] | None:
+    """The comparison period: named (--compare), given (--compare-from/--compare-to), or none."""
+    given = (args.compare_from, args.compare_to)
+    if args.compare is not None:
+        if any(given):
+            p.error("give --compare or --compare-from/--compare-to, not both")
+        return Filters(preset="custom", start=args.start, end=args.end, comparison=args.compare).comparison_period()
+    if not any(given):
+        return None
+    if not all(given):
+        p.error("--compare-from and --compare-to go together")
+    if args.compare_to < args.compare_from:
+        p.error("--compare-to is before --compare-from")
+    return args.compare_from, args.compare_to
+
+
 def _main_pack(p: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     given = {
         "--by": bool(args.by),
@@ -513,6 +674,9 @@ def _main_pack(p: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         "--age": bool(args.age),
         "--country": bool(args.country),
         "--country-mode": args.country_mode != "include",
+        "--compare": args.compare is not None,
+        "--compare-from": args.compare_from is not None,
+        "--compare-to": args.compare_to is not None,
     }
     clash = [option for option, present in given.items() if present]
     if clash:

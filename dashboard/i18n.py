@@ -79,6 +79,13 @@ TEXT: dict[str, dict[str, str]] = {
     "change": {"ko": "변화", "en": "Change"},
     "under_14_share": {"ko": "14세 미만 비율", "en": "Share of under-14s"},
     "comparison_series": {"ko": "비교 기간", "en": "Comparison period"},
+    "comparison_visits": {"ko": "비교 기간 신청 건수", "en": "Comparison submissions"},
+    "change_percent": {"ko": "변화 (%)", "en": "Change (%)"},
+    "comparison_note": {
+        "ko": "비교 기간: {start} ~ {end}. 기간 단위 행은 순서대로 짝지어집니다 (첫 주와 첫 주). 변화는 두 값이 모두 공개될 때만 계산합니다.",
+        "en": "Comparison period: {start} to {end}. Period rows are paired in order (first week with first week). "
+        "Change is given only where both counts are shown.",
+    },
     "date": {"ko": "날짜", "en": "Date"},
     "trend": {"ko": "추이", "en": "Trend"},
     "suppressed": {"ko": "비공개", "en": "suppressed"},

@@ -251,11 +251,25 @@ def period_caption(ctx: Context) -> str:
     return f"{text}  ·  {ctx.t('times_in')}"
 
 
-def download(ctx: Context, by: list[str], period: str | None, key: str, filters: Filters | None = None) -> None:
-    """A download of what the chart or table above shows: the same selection and the same gate (Excel flavour)."""
+def download(
+    ctx: Context,
+    by: list[str],
+    period: str | None,
+    key: str,
+    filters: Filters | None = None,
+    *,
+    compared: bool = False,
+) -> None:
+    """A download of what the chart or table above shows: the same selection and the same gate (Excel flavour).
+
+    `compared`: the view shows the sidebar's comparison period too, so the file holds it as well.
+    """
     from dashboard.export import build_export
 
-    export = build_export(ctx.version, filters or ctx.filters, by, period, ctx.start, ctx.end, "excel", ctx.lang)
+    comparison = ctx.comparison if compared else None
+    export = build_export(
+        ctx.version, filters or ctx.filters, by, period, ctx.start, ctx.end, "excel", ctx.lang, comparison
+    )
     download_button(ctx, export, key)
 
 

@@ -128,7 +128,7 @@ def _batches(args: argparse.Namespace, out: Console) -> int:
         out.print(
             f"{b['batch_id']}\t{b['file_name']}\t{b['loaded_at']}\t{b['rows_loaded']:,} loaded, "
             f"{b['rows_rejected']:,} rejected\t{b['first_event_date']}..{b['last_event_date']}\t"
-            f"sha256 {b['content_sha256'][:12]}{destroyed}"
+            f"blake3 {b['content_blake3'][:12]}{destroyed}"
         )
     return EXIT_OK
 

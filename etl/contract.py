@@ -85,7 +85,7 @@ BATCH_COUNTS_COLUMNS: Final = {"batch_id": "INTEGER", **VISIT_COUNTS_COLUMNS}
 BATCHES_COLUMNS: Final = {
     "batch_id": "INTEGER",
     "file_name": "VARCHAR",
-    "content_sha256": "VARCHAR",
+    "content_blake3": "VARCHAR",
     "file_format": "VARCHAR",
     "file_bytes": "BIGINT",
     "loaded_at": "TIMESTAMP WITH TIME ZONE",

@@ -8,7 +8,6 @@ and a reason. Those go into a new store file published by `etl.publish`.
 from __future__ import annotations
 
 import csv
-import hashlib
 import os
 import threading
 import time
@@ -19,6 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from pathlib import Path
 
+import blake3
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -70,8 +70,13 @@ class Staged:
     rows_read: int
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
+def file_hash(path: Path) -> str:
+    """The BLAKE3 hash of a file's bytes: the identity of its content for idempotence.
+
+    BLAKE3 rather than SHA-256: it is as collision-resistant for this use and
+    about four times faster, and the hash runs beside DuckDB on the same cores.
+    """
+    digest = blake3.blake3()
     with path.open("rb") as handle:
         while chunk := handle.read(1 << 22):
             digest.update(chunk)
@@ -276,7 +281,7 @@ def load(
     report: list[tuple[FileResult, pa.Table]] = []
     with store_lock(db, lock_wait_seconds), ThreadPoolExecutor(max_workers=1) as hasher:
         batches = read_batches(db)
-        known = {batch["content_sha256"]: batch["batch_id"] for batch in batches}
+        known = {batch["content_blake3"]: batch["batch_id"] for batch in batches}
         known_sizes = {batch["file_bytes"] for batch in batches}
         # the same content twice in one run loads once; it has no batch id until the publish
         loaded_now: dict[str, Path] = {}
@@ -291,7 +296,7 @@ def load(
                 size = path.stat().st_size
                 # a file the size of one already loaded may be it: hash it first, so that a
                 # duplicate is skipped at once; any other is hashed while DuckDB reads it
-                hashing = hasher.submit(file_sha256, path)
+                hashing = hasher.submit(file_hash, path)
                 if size in known_sizes:
                     digest = hashing.result()
                     _check_not_loaded(result, digest, known, loaded_now)
@@ -318,7 +323,7 @@ def load(
             dates = staged.counts.column("event_date")
             log = {
                 "file_name": path.name,
-                "content_sha256": digest,
+                "content_blake3": digest,
                 "file_format": source.label,
                 "file_bytes": size,
                 "loaded_at": datetime.now(UTC),

@@ -74,11 +74,29 @@ def _create_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"create table {table} ({body})")
 
 
+def check_batch_log(con: duckdb.DuckDBPyConnection, db: Path, catalog: str | None = None) -> None:
+    """Refuse a store whose batch log is not this version's: its hashes would not match, and files would load twice."""
+    found = [
+        name
+        for (name,) in con.execute(
+            "select column_name from information_schema.columns where table_name = 'batches' "
+            "and table_catalog = coalesce(?, current_database()) order by ordinal_position",
+            [catalog],
+        ).fetchall()
+    ]
+    if found != list(STORE_TABLES["batches"]):
+        raise EtlError(
+            f"{db}: the store was written by another version of the ETL (its batch log differs); "
+            "move it aside and load the raw files again"
+        )
+
+
 def read_batches(db: Path) -> list[dict[str, object]]:
     """The batch log of a published store, oldest first, times in Korea time ([] when there is no store)."""
     if not db.exists():
         return []
     with duckdb.connect(str(db), read_only=True) as con:
+        check_batch_log(con, db)
         korea_time = f"strftime(timezone('{TIMEZONE}', {{0}}), '%Y-%m-%d %H:%M:%S') as {{0}}"
         cursor = con.execute(
             f"select * replace ({korea_time.format('loaded_at')}, {korea_time.format('source_destroyed_at')}) "
@@ -109,13 +127,11 @@ def rebuild(
             next_id = 1
             if db.exists():
                 con.execute("attach ? as old (read_only)", [str(db)])
+                check_batch_log(con, db, "old")
                 kept = "batch_id <> all($removed)"
                 params = {"removed": sorted(remove_ids)}
                 con.execute(f"insert into batches select * from old.batches where {kept}", params)
-                con.execute(
-                    f"insert into batch_counts select * from old.batch_counts where {kept} order by batch_id, event_date",
-                    params,
-                )
+                con.execute(f"insert into batch_counts select * from old.batch_counts where {kept}", params)
                 next_id = con.execute("select coalesce(max(batch_id), 0) + 1 from old.batches").fetchall()[0][0]
                 con.execute("detach old")
             new_ids = []
@@ -130,9 +146,9 @@ def rebuild(
                     [log.get(column) for column in columns],
                 )
                 con.register("new_counts", batch.counts)
+                # unsorted: only a rebuild reads batch_counts, and it reads it whole
                 con.execute(
-                    f"insert into batch_counts select {batch_id}, {', '.join(DIMENSIONS)}, visits from new_counts "
-                    "order by event_date"
+                    f"insert into batch_counts select {batch_id}, {', '.join(DIMENSIONS)}, visits from new_counts"
                 )
                 con.unregister("new_counts")
             for batch_id, when in destroyed.items():

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import re
 import threading
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
+import blake3
+import duckdb
 import pytest
 from conftest import (
     folder_snapshot,
@@ -77,6 +78,23 @@ def test_the_same_file_twice_is_counted_once(tmp_path, db):
     assert [batch["file_name"] for batch in store_batches(db)] == ["a.csv"]
 
 
+def test_a_store_from_another_version_is_refused_not_loaded_twice(tmp_path, db):
+    raw = write_csv(tmp_path, FILE_A_ROWS, name="a.csv")
+    assert run_etl("load", raw, "--db", db, cwd=tmp_path)[0] == 0
+    # the batch log as an earlier version wrote it: the same content under another hash column
+    with duckdb.connect(str(db)) as con:
+        con.execute("alter table batches rename column content_blake3 to content_sha256")
+    stored = sha256_of(db)
+    for args in (["load", raw], ["batches"], ["remove-batch", "1"]):
+        code, out, err = run_etl(*args, "--db", db, cwd=tmp_path)
+        assert (code, out) == (2, ""), args
+        assert err.strip() == (
+            f"{db}: the store was written by another version of the ETL (its batch log differs); "
+            "move it aside and load the raw files again"
+        )
+    assert sha256_of(db) == stored
+
+
 def test_the_same_content_twice_in_one_command_is_counted_once(tmp_path, db):
     raw = write_csv(tmp_path, FILE_A_ROWS, name="a.csv")
     copy = tmp_path / "copy.csv"
@@ -131,9 +149,9 @@ def test_batches_add_up_are_listed_and_one_can_be_removed(tmp_path, db):
             "rows_rejected": 0,
         },
     ]
-    assert [batch["content_sha256"] for batch in log] == [
-        hashlib.sha256(file_a.read_bytes()).hexdigest(),
-        hashlib.sha256(file_b.read_bytes()).hexdigest(),
+    assert [batch["content_blake3"] for batch in log] == [
+        blake3.blake3(file_a.read_bytes()).hexdigest(),
+        blake3.blake3(file_b.read_bytes()).hexdigest(),
     ]
     assert [(str(b["first_event_date"]), str(b["last_event_date"])) for b in log] == [
         ("2025-03-04", "2025-03-05"),
@@ -146,15 +164,15 @@ def test_batches_add_up_are_listed_and_one_can_be_removed(tmp_path, db):
     code, out, err = run_etl("batches", "--db", db, cwd=tmp_path)
     assert (code, err) == (0, "")
     when = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d"
-    sha_a, sha_b = (batch["content_sha256"][:12] for batch in log)
+    sha_a, sha_b = (batch["content_blake3"][:12] for batch in log)
     # the CLI separates fields by tabs, which rich expands to spaces
     lines = out.splitlines()
     assert len(lines) == 2
     assert re.fullmatch(
-        rf"1\s+a\.csv\s+{when}\s+3 loaded, 1 rejected\s+2025-03-04\.\.2025-03-05\s+sha256 {sha_a}", lines[0]
+        rf"1\s+a\.csv\s+{when}\s+3 loaded, 1 rejected\s+2025-03-04\.\.2025-03-05\s+blake3 {sha_a}", lines[0]
     )
     assert re.fullmatch(
-        rf"2\s+b\.jsonl\s+{when}\s+3 loaded, 0 rejected\s+2025-03-04\.\.2025-03-06\s+sha256 {sha_b}", lines[1]
+        rf"2\s+b\.jsonl\s+{when}\s+3 loaded, 0 rejected\s+2025-03-04\.\.2025-03-06\s+blake3 {sha_b}", lines[1]
     )
 
     code, out, err = run_etl("remove-batch", "1", "--db", db, cwd=tmp_path)
@@ -214,7 +232,7 @@ def test_purge_source_destroys_loaded_files_and_logs_it(tmp_path, db):
         assert batch["loaded_at"] <= batch["source_destroyed_at"] <= datetime.now(UTC)
         assert batch["source_destroyed_at"] >= started - timedelta(seconds=1)
     code, out, _ = run_etl("batches", "--db", db, cwd=tmp_path)
-    assert re.search(r"sha256 [0-9a-f]{12}, source destroyed \d{4}-\d\d-\d\d \d\d:\d\d:\d\d$", out.splitlines()[0])
+    assert re.search(r"blake3 [0-9a-f]{12}, source destroyed \d{4}-\d\d-\d\d \d\d:\d\d:\d\d$", out.splitlines()[0])
 
 
 def test_purge_source_leaves_a_refused_file_alone(tmp_path, db):

@@ -50,6 +50,7 @@ PAGES = {
     "countries": ("국가", "Countries"),
     "demographics": ("인구통계", "Demographics"),
     "services": ("서비스", "Services"),
+    "export": ("내보내기", "Export"),
     "about": ("데이터 안내", "About the data"),
 }
 APP_TITLE = {"ko": "강남 방문자 분석", "en": "Gangnam visitor analytics"}
@@ -400,11 +401,12 @@ def test_language_switch_changes_the_titles(page: Page, server: Server) -> None:
     assert "lang" not in query_of(page)
 
 
-def cli_export(server: Server, tmp_path: Path, period: str, start: date, lang: str) -> bytes:
+def cli_export(server: Server, tmp_path: Path, period: str, start: date, lang: str, compare: str | None) -> bytes:
     """What `python -m dashboard.export` writes for submissions by service from `start` to today."""
     out = tmp_path / "cli.csv"
     command = [sys.executable, "-m", "dashboard.export", "--db", server.store.path, "--by", "feature"]
     command += ["--period", period, "--from", start.isoformat(), "--to", korea_today().isoformat()]
+    command += ["--compare", compare] if compare else []
     command += ["--format", "excel", "--lang", lang, "--out", out, "--log", tmp_path / "cli.log"]
     done = subprocess.run([str(part) for part in command], cwd=REPO, capture_output=True, text=True)
     assert (done.returncode, done.stderr) == (0, "")
@@ -412,14 +414,14 @@ def cli_export(server: Server, tmp_path: Path, period: str, start: date, lang: s
 
 
 def test_export_page_download_equals_the_command_line_and_is_logged(page: Page, server: Server, tmp_path: Path) -> None:
-    open_page(page, server, "export", "period=last_30&lang=en")
+    open_page(page, server, "export", "period=last_30&lang=en&compare=none")
     expect_no_error(page)
     with page.expect_download() as info:
         page.get_by_role("button", name="Download CSV").click()
     download = info.value
     downloaded = Path(download.path()).read_bytes()
     today = korea_today()
-    assert downloaded == cli_export(server, tmp_path, "month", today - timedelta(days=29), "en")
+    assert downloaded == cli_export(server, tmp_path, "month", today - timedelta(days=29), "en", None)
     assert downloaded.startswith(b"\xef\xbb\xbf")  # the Excel flavour: a BOM, so Hangul opens right
     assert download.suggested_filename == f"visits_by_feature_month_{today - timedelta(days=29)}_{today}_en.csv"
     # the click appended one line to the export log, with the file's hash
@@ -432,10 +434,10 @@ def test_export_page_download_equals_the_command_line_and_is_logged(page: Page, 
 
 
 def test_a_chart_download_is_what_the_chart_shows(page: Page, server: Server, tmp_path: Path) -> None:
-    # the Overview's trend: by service and week over the last 90 days, Korean labels
+    # the Overview's trend: by service and week over the last 90 days beside the 90 days before, Korean labels
     open_page(page, server, "", "period=last_90&grain=week")
     with page.expect_download() as info:
         page.get_by_role("button", name="CSV 내려받기").first.click()
     downloaded = Path(info.value.path()).read_bytes()
-    assert downloaded == cli_export(server, tmp_path, "week", korea_today() - timedelta(days=89), "ko")
-    assert "서비스".encode() in downloaded
+    assert downloaded == cli_export(server, tmp_path, "week", korea_today() - timedelta(days=89), "ko", "previous")
+    assert "서비스".encode() in downloaded and "비교 기간 신청 건수".encode() in downloaded

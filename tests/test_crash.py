@@ -19,7 +19,7 @@ from pathlib import Path
 
 from conftest import REPO, raw_row, run_etl, store_batches, store_rows, write_csv
 
-BIG_ROWS = 1_000_000
+BIG_ROWS = 2_000_000
 BLOCK_ROWS = 100
 HEADER = b"submission_id,submitted_at,feature,name,gender,date_of_birth,email,residing_country,ip_address,message\n"
 # (raw spellings) -> the cell each row of the repeated block counts in
@@ -101,7 +101,7 @@ def test_kill_9_during_loads_leaves_the_previous_store_and_the_next_run_succeeds
 
     # killed at random moments, mostly while the file is read in memory
     rng = random.Random()
-    for delay in (rng.uniform(0.2, 1.2) for _ in range(3)):
+    for delay in (rng.uniform(0.2, 1.0) for _ in range(3)):
         load = start_load(big, db, tmp_path)
         time.sleep(delay)
         assert load.poll() is None, f"the load finished within {delay:.2f} s: the file is too small for this test"

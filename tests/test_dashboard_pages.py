@@ -9,6 +9,7 @@ own query layer.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import re
 from collections import Counter
@@ -691,3 +692,74 @@ def test_a_cell_hidden_on_one_page_is_hidden_on_every_page(monkeypatch, tmp_path
     assert overview[1] == services[1]
     assert ("Self-diagnosis", first.isoformat()) in overview[0]
     check_page(at, "services")
+
+
+# --- downloads -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def media(monkeypatch) -> list:
+    """The in-memory media stores AppTest's runs create, where a download button's bytes are kept."""
+    import streamlit.testing.v1.app_test as app_test
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+
+    stores: list[MemoryMediaFileStorage] = []
+
+    class Recorded(MemoryMediaFileStorage):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            stores.append(self)
+
+    monkeypatch.setattr(app_test, "MemoryMediaFileStorage", Recorded)
+    return stores
+
+
+def downloaded(at: AppTest, media: list, key: str) -> tuple[str, bytes]:
+    """The file name and bytes a download button of the last run hands over."""
+    (button,) = [b for b in at.download_button if b.key == key]
+    file = media[-1].get_file(button.proto.url.rsplit("/", 1)[-1])
+    return file.filename, file.content
+
+
+def command_line_export(tmp_path: Path, db: Path, *args: str) -> bytes:
+    from dashboard.export import main
+
+    out = tmp_path / "cli.csv"
+    assert main(["--db", str(db), *args, "--out", str(out), "--log", str(tmp_path / "cli.log")]) == 0
+    return out.read_bytes()
+
+
+def test_the_export_page_download_is_the_command_line_file_and_the_click_is_logged(
+    monkeypatch, counted_db, tmp_path, media
+):
+    log = tmp_path / "exports.log"
+    monkeypatch.setenv("GANGNAM_EXPORT_LOG", str(log))
+    at = start_app(monkeypatch, counted_db, {**WINDOW, "country": "CN,US", "gender": "female,male"}, page="export")
+    at.selectbox(key="export_period").set_value("week")
+    at.multiselect(key="export_by").set_value(["feature", "gender"])
+    at.radio(key="export_format").set_value("raw")
+    at.run()
+    assert not at.exception
+    name, content = downloaded(at, media, "download_export")
+    period = ["--from", START.isoformat(), "--to", END.isoformat(), "--lang", "en", "--format", "raw"]
+    filters = ["--country", "CN,US", "--gender", "female,male", "--compare", "previous"]
+    assert content == command_line_export(tmp_path, counted_db, "--by", "feature,gender", "--period", "week",
+                                          *period, *filters)  # fmt: skip
+    assert name == f"visits_by_feature-gender_week_{START}_{END}_vs_{START - (END - START) - timedelta(days=1)}_" \
+        f"{START - timedelta(days=1)}_filtered_raw.csv"  # fmt: skip
+    assert not log.exists()  # showing a download is not exporting
+
+    at.download_button(key="download_export").click().run()
+    (entry,) = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+    assert entry["sha256"] == hashlib.sha256(content).hexdigest()
+    assert (entry["file"], entry["format"]) == (name, "raw")
+    assert entry["selection"]["filters"]["countries"] == ["CN", "US"]
+
+
+def test_a_table_download_is_the_command_line_file(monkeypatch, counted_db, tmp_path, media):
+    monkeypatch.setenv("GANGNAM_EXPORT_LOG", str(tmp_path / "exports.log"))
+    at = start_app(monkeypatch, counted_db, {**WINDOW, "compare": "none", "age": "20-29,30-39"}, page="countries")
+    _, content = downloaded(at, media, "download_countries_table")
+    period = ["--from", START.isoformat(), "--to", END.isoformat(), "--lang", "en"]
+    assert content == command_line_export(tmp_path, counted_db, "--by", "country", *period, "--age", "20-29,30-39")
+    assert b"China" in content and content.startswith(b"\xef\xbb\xbf")

@@ -239,9 +239,109 @@ def test_written_cells_escaped_and_numbers_untouched(tmp_path: Path, monkeypatch
     assert rows[2] == ["'=HYPERLINK()", "12"]
 
 
-def test_comparison_not_supported_yet(store: Path) -> None:
-    with pytest.raises(ValueError, match="comparison"):
-        export(store, comparison=(date(2024, 1, 1), date(2024, 2, 28)))
+# the 59 days before START..END: November and December 2024
+PREVIOUS = (date(2024, 11, 3), date(2024, 12, 31))
+BEFORE = [
+    ("2024-11-20", "free_estimate", "KR", 11),
+    ("2024-12-05", "coupon", "KR", 25),
+    ("2024-12-06", "coupon", "CN", 20),
+    ("2024-12-07", "free_estimate", "CN", 50),
+]
+
+GOLDEN_COMPARED_EXCEL = (
+    "\ufeff"
+    "월 (Asia/Seoul),서비스,신청 건수,비교 기간: 월,비교 기간 신청 건수,변화 (%)\r\n"
+    "2025-01-01,쿠폰,45,2024-11-01,0,\r\n"
+    "2025-01-01,무료견적,75,2024-11-01,11,581.8\r\n"
+    "2025-02-01,쿠폰,0,2024-12-01,45,-100.0\r\n"
+    "2025-02-01,무료견적,0,2024-12-01,50,-100.0\r\n"
+    "합계,,120,,106,13.2\r\n"
+    "\r\n"
+    "모든 날짜는 한국 시간(Asia/Seoul) 기준입니다.\r\n"
+    "<10: 10건 미만 (비공개)\r\n"
+    "x: 비공개 (작은 값의 역산 방지)\r\n"
+    "비교 기간: 2024-11-03 ~ 2024-12-31. 기간 단위 행은 순서대로 짝지어집니다 (첫 주와 첫 주). "
+    "변화는 두 값이 모두 공개될 때만 계산합니다.\r\n"
+).encode()
+
+GOLDEN_COMPARED_RAW = (
+    b"event_month,feature,visits,suppressed,comparison_event_month,comparison_visits,comparison_suppressed,change\n"
+    b"2025-01-01,coupon,45,false,2024-11-01,0,false,\n"
+    b"2025-01-01,free_estimate,75,false,2024-11-01,11,false,5.8182\n"
+    b"2025-02-01,coupon,0,false,2024-12-01,45,false,-1.0\n"
+    b"2025-02-01,free_estimate,0,false,2024-12-01,50,false,-1.0\n"
+)
+
+
+@pytest.fixture(scope="module")
+def compared_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_store(tmp_path_factory.mktemp("compared"), KNOWN + BEFORE)
+
+
+def test_comparison_golden(compared_store: Path) -> None:
+    excel = export(compared_store, by=("feature",), comparison=PREVIOUS)
+    assert excel.content == GOLDEN_COMPARED_EXCEL
+    assert excel.filename == "visits_by_feature_month_2025-01-01_2025-02-28_vs_2024-11-03_2024-12-31_ko.csv"
+    assert excel.rows == 4
+    raw = export(compared_store, by=("feature",), fmt="raw", comparison=PREVIOUS)
+    assert raw.content == GOLDEN_COMPARED_RAW
+    assert raw.selection["comparison"] == {"from": "2024-11-03", "to": "2024-12-31"}
+
+
+def test_comparison_without_period_pairs_by_dimension(compared_store: Path) -> None:
+    rows = list(csv.DictReader(io.StringIO(export(compared_store, by=("country",), period=None, fmt="raw",
+                                                  comparison=PREVIOUS).content.decode())))  # fmt: skip
+    got = {row["country_code"]: (row["visits"], row["comparison_visits"], row["change"]) for row in rows}
+    # JP: 18 now, none before (a true zero, so no change); KR: 32 now against 36 before
+    assert got == {"CN": ("70", "70", "0.0"), "JP": ("18", "0", ""), "KR": ("32", "36", "-0.1111")}
+
+
+def test_comparison_periods_paired_in_order_even_when_their_number_differs(compared_store: Path) -> None:
+    # one ISO week (2025-01-06, a Monday, to 01-12) against 2024-11-20 (a Wednesday) to 12-07, which touches
+    # the weeks of 11-18 (11 free estimates), 11-25 (none) and 12-02 (45 coupons, 50 free estimates)
+    rows = list(csv.DictReader(io.StringIO(build_export(
+        current_version(compared_store), Filters(), ["feature"], "week", date(2025, 1, 6), date(2025, 1, 12), "raw",
+        "ko", comparison=(date(2024, 11, 20), date(2024, 12, 7))).content.decode())))  # fmt: skip
+    got = [
+        (row["event_week"], row["feature"], row["visits"], row["comparison_event_week"], row["comparison_visits"])
+        for row in rows
+    ]
+    assert got == [
+        ("2025-01-06", "coupon", "33", "2024-11-18", "0"),
+        ("2025-01-06", "free_estimate", "75", "2024-11-18", "11"),
+        # the period has no third week: its cells are empty, not zero, and come last
+        ("", "coupon", "", "2024-12-02", "45"),
+        ("", "free_estimate", "", "2024-12-02", "50"),
+    ]
+    assert [row["suppressed"] for row in rows] == ["false", "false", "", ""]
+    assert [row["change"] for row in rows] == ["", "5.8182", "", ""]
+
+
+def test_comparison_never_shows_a_small_number_nor_a_change_from_a_hidden_one(small_store: Path) -> None:
+    january = (date(2025, 1, 1), date(2025, 1, 31))
+    version = current_version(small_store)
+    for by, period in [(["feature", "country"], None), (["country"], "week"), (["feature"], "day")]:
+        content = build_export(version, Filters(), by, period, date(2025, 2, 1), date(2025, 2, 28), "raw", "en",
+                               comparison=january).content.decode()  # fmt: skip
+        rows = list(csv.DictReader(io.StringIO(content)))
+        assert any(row["comparison_suppressed"] == "true" for row in rows)
+        for row in rows:
+            for column in ("visits", "comparison_visits"):
+                assert row[column] == "" or int(row[column]) == 0 or int(row[column]) >= MIN_CELL
+            if "true" in (row["suppressed"], row["comparison_suppressed"]):
+                assert row["change"] == ""
+        excel = build_export(version, Filters(), by, period, date(2025, 2, 1), date(2025, 2, 28), "excel", "en",
+                             comparison=january).content.decode("utf-8-sig")  # fmt: skip
+        now = len(by) + (1 if period else 0)  # the count columns: now, then (after the comparison's period)
+        then = now + (2 if period else 1)
+        for row in list(csv.reader(io.StringIO(excel)))[1:]:
+            for cell in row[now : now + 1] + row[then : then + 1]:
+                assert not cell.isdigit() or int(cell) == 0 or int(cell) >= MIN_CELL
+
+
+def test_comparison_ending_before_it_starts(store: Path) -> None:
+    with pytest.raises(ValueError, match="comparison period ends before it starts"):
+        export(store, comparison=(date(2024, 2, 28), date(2024, 1, 1)))
 
 
 def run_cli(*args: object, cwd: Path, log: Path) -> subprocess.CompletedProcess:
@@ -278,6 +378,17 @@ def test_cli_writes_the_function_bytes_and_logs(store: Path, tmp_path: Path) -> 
     assert (entries[0]["format"], other["format"], other["file"]) == ("raw", "excel", "mine.csv")
 
 
+def test_cli_comparison_is_the_function_bytes(compared_store: Path, tmp_path: Path) -> None:
+    args = ["--db", compared_store, "--by", "feature", "--period", "month", "--from", START, "--to", END]
+    for option, fmt, golden in (
+        (["--compare", "previous"], "excel", GOLDEN_COMPARED_EXCEL),
+        (["--compare-from", PREVIOUS[0], "--compare-to", PREVIOUS[1]], "raw", GOLDEN_COMPARED_RAW),
+    ):
+        done = run_cli(*args, *option, "--format", fmt, "--out", "out.csv", cwd=tmp_path, log=tmp_path / "cli.log")
+        assert done.returncode == 0, done.stderr
+        assert (tmp_path / "out.csv").read_bytes() == golden
+
+
 def test_cli_bad_argument_subprocess(tmp_path: Path) -> None:
     done = run_cli("--db", tmp_path / "missing.duckdb", "--by", "feature", "--from", START, "--to", END,
                    cwd=tmp_path, log=tmp_path / "x.log")  # fmt: skip
@@ -295,6 +406,10 @@ def test_cli_bad_argument_subprocess(tmp_path: Path) -> None:
         ({"--from": "2025-03-01"}, "--to is before --from"),
         ({"--db": "missing.duckdb"}, "no store file"),
         ({"--period": "hour"}, "invalid choice"),
+        ({"--compare": "yesterday"}, "invalid choice"),
+        ({"--compare-from": "2024-01-01"}, "--compare-from and --compare-to go together"),
+        ({"--compare-from": "2024-02-01", "--compare-to": "2024-01-01"}, "--compare-to is before --compare-from"),
+        ({"--compare": "previous", "--compare-to": "2024-01-01"}, "not both"),
     ],
 )
 def test_cli_bad_arguments(
@@ -326,7 +441,8 @@ def test_log_never_holds_counts_of_cells(store: Path, export_log: Path) -> None:
     export_table(current_version(store), Filters(), ["country"], None, START, END, "raw", "en")
     entry = json.loads(export_log.read_text(encoding="utf-8"))
     assert set(entry) == {"when", "selection", "format", "min_cell", "timezone", "rows", "sha256", "file"}
-    assert set(entry["selection"]) == {"by", "period", "from", "to", "filters"}
+    assert set(entry["selection"]) == {"by", "period", "from", "to", "comparison", "filters"}
+    assert entry["selection"]["comparison"] is None
     assert entry["rows"] == 3
 
 

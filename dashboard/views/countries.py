@@ -65,7 +65,7 @@ def show_table(ctx: Context, table: pd.DataFrame) -> None:
         selection_mode="single-row",
         key=selection_key("countries_table"),
     )
-    download(ctx, ["country"], None, "countries_table")
+    download(ctx, ["country"], None, "countries_table", compared=True)
     rows = event.selection.rows if event else []
     if rows:
         request_country(table.iloc[rows[0]]["country"])

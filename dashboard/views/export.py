@@ -38,8 +38,17 @@ def main() -> None:
     if not by and period == NO_PERIOD:
         st.info(ctx.t("export_pick_rows"))
         return
+    # the sidebar's comparison applies here as on every page
     export = build_export(
-        ctx.version, ctx.filters, by, None if period == NO_PERIOD else period, ctx.start, ctx.end, fmt, ctx.lang
+        ctx.version,
+        ctx.filters,
+        by,
+        None if period == NO_PERIOD else period,
+        ctx.start,
+        ctx.end,
+        fmt,
+        ctx.lang,
+        ctx.comparison,
     )
     st.caption(f"{export.filename} · {export.rows:,} {ctx.t('export_rows_count')} · SHA-256 {export.sha256[:16]}…")
     preview = pd.read_csv(io.BytesIO(export.content), encoding="utf-8-sig", dtype=str, keep_default_na=False)

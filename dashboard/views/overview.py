@@ -104,7 +104,7 @@ def main() -> None:
         x_title=ctx.t("date"),
     )
     st.plotly_chart(figure, width="stretch", key="overview_trend")
-    download(ctx, ["feature"], ctx.filters.grain, "overview_trend")
+    download(ctx, ["feature"], ctx.filters.grain, "overview_trend", compared=True)
     st.caption(ctx.t("partial_periods"))
 
 
