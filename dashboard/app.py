@@ -41,6 +41,7 @@ navigation = st.navigation(
             VIEWS / "services.py", title=t("services", lang), icon=":material/medical_services:", url_path="services"
         ),
         st.Page(VIEWS / "export.py", title=t("export", lang), icon=":material/download:", url_path="export"),
+        st.Page(VIEWS / "audit.py", title=t("audit", lang), icon=":material/verified_user:", url_path="audit"),
         st.Page(VIEWS / "about.py", title=t("about", lang), icon=":material/info:", url_path="about"),
         st.Page(overview_link, title=t("overview", lang), url_path="overview", visibility="hidden"),
     ]

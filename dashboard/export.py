@@ -32,7 +32,6 @@ import hashlib
 import io
 import json
 import logging
-import os
 import re
 import sys
 import zipfile
@@ -56,15 +55,22 @@ from dashboard.filters import COMPARISONS, COUNTRY_MODES, Filters, country_codes
 from dashboard.gate import SHOWN, Gated, format_count, gate, margins
 from dashboard.i18n import country_name, t
 from dashboard.store import StoreUnreadable, StoreVersion, current_version
-from etl.contract import AGE_GROUPS, FEATURES, GENDERS, MIN_CELL, TIMEZONE
+from etl.contract import (
+    AGE_GROUPS,
+    DEFAULT_EXPORT_LOG,
+    EXPORT_LOG_ENV,
+    FEATURES,
+    GENDERS,
+    MIN_CELL,
+    TIMEZONE,
+    export_log_path,
+)
 
 FORMATS = ("excel", "raw")
 LANGUAGES = ("ko", "en")
 PERIODS = tuple(queries.PERIOD_SQL)  # day, week, month, year
 DIMENSIONS = queries.GROUPABLE  # feature, country, gender, age_group
 RAW_COLUMN = {"feature": "feature", "country": "country_code", "gender": "gender", "age_group": "age_group"}
-LOG_ENV = "GANGNAM_EXPORT_LOG"
-DEFAULT_LOG = "data/exports.log"
 # OWASP CSV injection: a text cell starting with one of these is run as a formula by spreadsheets
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -354,13 +360,15 @@ def _count(visits: object, status: object, min_cell: int) -> object:
     return int(visits) if status == SHOWN else format_count(visits, status, min_cell)
 
 
-def log_path(override: str | Path | None = None) -> Path:
-    """The export log: the override, else $GANGNAM_EXPORT_LOG, else data/exports.log."""
-    return Path(override or os.environ.get(LOG_ENV) or DEFAULT_LOG)
+log_path = export_log_path
 
 
-def log_export(export: Export, path: Path, file: str | None = None) -> dict[str, object]:
-    """Append one JSON line on `export` to the log at `path`; returns the entry."""
+def log_export(export: Export, path: Path, file: str | None = None, written: Path | None = None) -> dict[str, object]:
+    """Append one JSON line on `export` to the log at `path`; returns the entry.
+
+    `written`: where the command line wrote the file (a download goes to the
+    user's computer and has none), so that the audit can find it again.
+    """
     entry = {
         "when": datetime.now(ZoneInfo(TIMEZONE)).isoformat(timespec="seconds"),
         "selection": export.selection,
@@ -371,6 +379,8 @@ def log_export(export: Export, path: Path, file: str | None = None) -> dict[str,
         "sha256": export.sha256,
         "file": file or export.filename,
     }
+    if written is not None:
+        entry["path"] = str(written.resolve())
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", encoding="utf-8") as handle:
         handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
@@ -524,9 +534,9 @@ def make_pack(
     return Pack(pack_filename(period_text, lang, fmt), _zip(entries, start), exports)
 
 
-def log_pack(pack: Pack, path: Path) -> list[dict[str, object]]:
+def log_pack(pack: Pack, path: Path, written: Path | None = None) -> list[dict[str, object]]:
     """One log line per CSV in the pack, `file` naming the ZIP and the entry."""
-    return [log_export(export, path, f"{pack.filename}/{export.filename}") for export in pack.exports]
+    return [log_export(export, path, f"{pack.filename}/{export.filename}", written) for export in pack.exports]
 
 
 def build_pack(
@@ -596,7 +606,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--country", type=_members(country_codes(), "country code"), default=(), help="alpha-2 codes")
     p.add_argument("--country-mode", choices=COUNTRY_MODES, default="include")
     p.add_argument("--out", type=Path, help="output file, or the folder for a pack (default: this folder)")
-    p.add_argument("--log", help=f"export log (default: ${LOG_ENV} or {DEFAULT_LOG})")
+    p.add_argument("--log", help=f"export log (default: ${EXPORT_LOG_ENV} or {DEFAULT_EXPORT_LOG})")
     return p
 
 
@@ -640,7 +650,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = args.out or Path(export.filename)
     try:
         out.write_bytes(export.content)
-        log_export(export, log_path(args.log), out.name)
+        log_export(export, log_path(args.log), out.name, out)
     except OSError as error:
         p.error(f"cannot write {error.filename}: {error.strerror}")
     print(f"{out}: {export.rows} rows, sha256 {export.sha256}")
@@ -706,7 +716,7 @@ def _main_pack(p: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     out = out_dir / pack.filename
     try:
         out.write_bytes(pack.content)
-        log_pack(pack, log_path(args.log))
+        log_pack(pack, log_path(args.log), out)
     except OSError as error:
         p.error(f"cannot write {error.filename}: {error.strerror}")
     print(f"{out}: {len(pack.exports)} tables, sha256 {hashlib.sha256(pack.content).hexdigest()}")

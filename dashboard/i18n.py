@@ -6,7 +6,7 @@ from functools import cache
 
 import pycountry
 
-from etl.contract import MIN_CELL, TIMEZONE
+from etl.contract import MIN_CELL, TIMEZONE, TOTAL_LABELS
 from etl.lookups import korean_country_name
 
 # Short names people use, where ISO's are long or official-sounding.
@@ -120,7 +120,7 @@ TEXT: dict[str, dict[str, str]] = {
         "ko": f"나라를 누르거나 표의 행을 선택하면 모든 페이지가 그 나라로 필터링됩니다. 회색: {MIN_CELL}건 미만 등 비공개.",
         "en": f"Click a country, or select a row of the table, to filter every page to it. Grey: suppressed (fewer than {MIN_CELL}).",
     },
-    "total": {"ko": "합계", "en": "Total"},
+    "total": dict(TOTAL_LABELS),
     "export": {"ko": "내보내기", "en": "Export"},
     "export_period": {"ko": "기간 단위", "en": "Rows by period"},
     "export_no_period": {"ko": "기간 전체", "en": "Whole period"},
@@ -150,6 +150,44 @@ TEXT: dict[str, dict[str, str]] = {
     "timezone": {"ko": "시간대", "en": "Time zone"},
     "suppression_rule": {"ko": "작은 숫자 보호 규칙", "en": "How small numbers are protected"},
     "batch_log": {"ko": "적재 기록", "en": "Batch log"},
+    "audit": {"ko": "개인정보 감사", "en": "Privacy audit"},
+    "audit_intro": {
+        "ko": "개인정보 보호책임자가 `python -m etl audit`로 실행하는 것과 같은 검사입니다. 저장소와 내보내기 파일에 "
+        "식별자가 없는지, 공개된 숫자로 개인을 특정할 수 없는지 확인합니다.",
+        "en": "The same checks the privacy officer runs with `python -m etl audit`: no identifier in the store or the "
+        "exports, and no published number that singles a person out.",
+    },
+    "audit_pass": {"ko": "모든 검사 통과", "en": "Every check passed"},
+    "audit_fail": {"ko": "통과하지 못한 검사가 있습니다", "en": "Some checks failed"},
+    "audit_passed": {"ko": "통과", "en": "PASS"},
+    "audit_failed": {"ko": "실패", "en": "FAIL"},
+    "audit_schema": {"ko": "스키마 (허용 목록)", "en": "Schema against the allowlist"},
+    "audit_domains": {"ko": "값의 범위 (닫힌 도메인)", "en": "Closed domains"},
+    "audit_patterns": {"ko": "모든 텍스트 값의 식별자 패턴 검사", "en": "Pattern scan of every text value"},
+    "audit_bytes": {"ko": "저장소 파일과 WAL의 바이트 검사", "en": "Byte scan of the store file and its WAL"},
+    "audit_risk": {"ko": "k-익명성과 재식별 위험", "en": "k-anonymity and re-identification risk"},
+    "audit_under_14": {
+        "ko": "14세 미만: 보호자 정보 없음, 0-13 구간 유지",
+        "en": "Under-14s: no guardian field, 0-13 whole",
+    },
+    "audit_exports": {"ko": "내보내기 파일과 내보내기 기록", "en": "Exports and the export log"},
+    "audit_details": {"ko": "자세히 (보고서 원문, 영어)", "en": "Details"},
+    "audit_findings": {"ko": "발견 사항", "en": "Findings"},
+    "audit_where": {"ko": "위치", "en": "Where"},
+    "audit_what": {"ko": "내용 (값은 가림)", "en": "What (values masked)"},
+    "audit_figure": {"ko": "항목", "en": "Figure"},
+    "audit_value": {"ko": "값", "en": "Value"},
+    "audit_risk_title": {"ko": "재식별 위험 (k = {k})", "en": "Re-identification risk (k = {k})"},
+    "audit_smallest_class": {"ko": "가장 작은 집단", "en": "Smallest class"},
+    "audit_share_at_risk": {"ko": "k 미만 집단의 기록 비율", "en": "Records in classes below k"},
+    "audit_average_risk": {"ko": "평균 위험", "en": "Average risk"},
+    "audit_highest_risk": {"ko": "최고 위험", "en": "Highest risk"},
+    "audit_store_line": {
+        "ko": "저장소 `{path}` · SHA-256 `{sha}` · 검사 시각 {when}",
+        "en": "Store `{path}` · SHA-256 `{sha}` · checked {when}",
+    },
+    "audit_report": {"ko": "보고서 내려받기", "en": "Download the report"},
+    "audit_rerun": {"ko": "다시 검사", "en": "Run again"},
     "col_batch_id": {"ko": "배치", "en": "Batch"},
     "col_file_name": {"ko": "파일", "en": "File"},
     "col_file_format": {"ko": "형식", "en": "Format"},

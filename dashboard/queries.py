@@ -92,9 +92,10 @@ def batches(version: StoreVersion) -> pd.DataFrame:
         version,
         "select batch_id, file_name, file_format, strftime(timezone(?, loaded_at), '%Y-%m-%d %H:%M') "
         "as loaded_at, rows_read, rows_loaded, rows_rejected, first_event_date::varchar as first_event_date, "
-        "last_event_date::varchar as last_event_date, source_destroyed "
+        "last_event_date::varchar as last_event_date, source_destroyed, "
+        "strftime(timezone(?, source_destroyed_at), '%Y-%m-%d %H:%M') as destroyed_at "
         "from batches order by batch_id desc",
-        (TIMEZONE,),
+        (TIMEZONE, TIMEZONE),
     )
 
 

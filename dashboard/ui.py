@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+import pandas as pd
 import streamlit as st
 
 from dashboard import queries
@@ -19,8 +20,10 @@ from dashboard.filters import (
     parse_params,
     to_params,
 )
+from dashboard.gate import format_count, gate
 from dashboard.i18n import country_name, t
 from dashboard.store import StoreUnreadable, StoreVersion, current_version, has_data, store_path
+from etl.audit.patterns import redact
 from etl.contract import AGE_GROUPS, FEATURES, GENDERS, MIN_CELL
 
 LANGUAGE_NAMES = {"ko": "한국어", "en": "English"}
@@ -287,4 +290,41 @@ def download_button(ctx: Context, export, key: str, *, primary: bool = False) ->
         icon=":material/download:",
         type="primary" if primary else "secondary",
         key=f"download_{key}",
+    )
+
+
+def gated_batch_counts(log: pd.DataFrame, min_cell: int) -> pd.DataFrame:
+    """The rows read, loaded and rejected of each batch, through the gate.
+
+    A small file is a small count of submissions over its dates; read = loaded + rejected
+    is a sum shown beside its parts.
+    """
+    parts = log.melt(id_vars="batch_id", value_vars=["rows_loaded", "rows_rejected"], var_name="kind")
+    gated = gate(parts, ["batch_id", "kind"], totals_over=[("batch_id",)], value="value", min_cell=min_cell)
+    text = {
+        (batch, kind): format_count(visits, status, min_cell)
+        for batch, kind, visits, status in gated.cells.itertuples(index=False)
+    }
+    read = gated.totals[("batch_id",)]
+    read_text = {
+        batch: format_count(visits, status, min_cell) for batch, visits, status in read.itertuples(index=False)
+    }
+    log = log.copy()
+    for kind in ("rows_loaded", "rows_rejected"):
+        log[kind] = [text[batch, kind] for batch in log["batch_id"]]
+    log["rows_read"] = log["batch_id"].map(read_text)
+    return log
+
+
+def batch_log(ctx: Context) -> None:
+    """The batch log as a table: what was loaded, when, rows rejected, whether the source was destroyed."""
+    log = gated_batch_counts(queries.batches(ctx.version), ctx.min_cell)
+    # the ETL keeps no identifier in a file name; a store written otherwise is not shown one either
+    log["file_name"] = log["file_name"].map(redact)
+    log["source_destroyed"] = [
+        f"✔ {when} (KST)" if destroyed else ""
+        for destroyed, when in zip(log["source_destroyed"], log.pop("destroyed_at"), strict=True)
+    ]
+    st.dataframe(
+        log.rename(columns={column: ctx.t(f"col_{column}") for column in log.columns}), hide_index=True, width="stretch"
     )

@@ -1,6 +1,6 @@
-"""Command line of the ETL: generate, load, batches, remove-batch.
+"""Command line of the ETL: generate, load, batches, remove-batch, audit.
 
-A thin layer over etl.load, etl.publish and etl.generate. Every message it
+A thin layer over etl.load, etl.publish, etl.generate and etl.audit. Every message it
 prints names files, rows and reasons, never a value from a raw file.
 """
 
@@ -16,7 +16,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 
-from etl.contract import DEFAULT_STORE
+from etl.contract import DEFAULT_EXPORT_LOG, DEFAULT_STORE, EXPORT_LOG_ENV
 from etl.errors import EtlError
 from etl.load import FileResult, load, remove_batch
 from etl.publish import read_batches
@@ -52,6 +52,20 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("batches", parents=[db_option], help="list the load batches")
     remove = commands.add_parser("remove-batch", parents=[db_option], help="take one batch out of the store")
     remove.add_argument("batch_id", type=int)
+
+    audit = commands.add_parser(
+        "audit", help="certify the store and the exports: exit 0 when every check passes, 1 when one fails"
+    )
+    audit.add_argument("--db", type=Path, default=Path(DEFAULT_STORE), help="the store (default: %(default)s)")
+    audit.add_argument("--exports", type=Path, metavar="DIR", help="a folder of exported CSV files and report packs")
+    audit.add_argument(
+        "--export-log",
+        type=Path,
+        metavar="PATH",
+        help=f"the export log (default: ${EXPORT_LOG_ENV} or {DEFAULT_EXPORT_LOG})",
+    )
+    audit.add_argument("--report", type=Path, metavar="PATH", help="write the full report as PATH.md and PATH.json")
+    audit.add_argument("--config", type=Path, metavar="TOML", help="thresholds overriding etl/audit/thresholds.toml")
     return parser
 
 
@@ -133,6 +147,26 @@ def _batches(args: argparse.Namespace, out: Console) -> int:
     return EXIT_OK
 
 
+def _audit(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from etl.audit import CannotAudit, load_thresholds, run_audit
+
+    try:
+        report = run_audit(args.db, args.exports, args.export_log, load_thresholds(args.config))
+    except CannotAudit as error:
+        err.print(f"audit cannot run: {error}", markup=False)
+        return EXIT_REFUSED
+    for line in report.verdict_lines():
+        out.print(line, markup=False)
+    if args.report is not None:
+        try:
+            markdown, data = report.write(args.report)
+        except OSError as error:
+            err.print(f"audit: cannot write the report: {error.filename}: {error.strerror}", markup=False)
+            return EXIT_REFUSED
+        out.print(f"report: {markdown} and {data}", markup=False)
+    return EXIT_OK if report.passed else EXIT_FAILED
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     out = Console(highlight=False, soft_wrap=True)
@@ -153,6 +187,8 @@ def main(argv: list[str] | None = None) -> int:
             return _load(args, out, err)
         if args.command == "batches":
             return _batches(args, out)
+        if args.command == "audit":
+            return _audit(args, out, err)
         if args.command == "remove-batch":
             batch = remove_batch(args.db, args.batch_id, lock_wait_seconds=args.wait)
             out.print(

@@ -6,7 +6,9 @@ wherever it is needed: the ETL, the dashboard, the exports and the audit.
 
 from __future__ import annotations
 
+import os
 from datetime import date, datetime
+from pathlib import Path
 from typing import Final
 from zoneinfo import ZoneInfo
 
@@ -23,6 +25,8 @@ def korea_today() -> date:
 MIN_CELL: Final = 10
 
 UNKNOWN: Final = "unknown"
+# How an exported file labels its grand total row, in each language (the audit finds it by this).
+TOTAL_LABELS: Final = {"ko": "합계", "en": "Total"}
 
 FEATURES: Final = ("free_estimate", "self_diagnosis", "coupon")
 GENDERS: Final = ("female", "male", "other", UNKNOWN)
@@ -97,6 +101,8 @@ BATCHES_COLUMNS: Final = {
     "source_destroyed": "BOOLEAN",
     "source_destroyed_at": "TIMESTAMP WITH TIME ZONE",
 }
+# The batch log's file_format values.
+FILE_FORMATS: Final = ("csv", "csv.gz", "jsonl", "jsonl.gz")
 STORE_TABLES: Final = {
     "visit_counts": VISIT_COUNTS_COLUMNS,
     "batch_counts": BATCH_COUNTS_COLUMNS,
@@ -104,3 +110,11 @@ STORE_TABLES: Final = {
 }
 
 DEFAULT_STORE: Final = "data/visitors.duckdb"
+# Every export appends a JSON line here (or to $GANGNAM_EXPORT_LOG); the audit checks files against it.
+EXPORT_LOG_ENV: Final = "GANGNAM_EXPORT_LOG"
+DEFAULT_EXPORT_LOG: Final = "data/exports.log"
+
+
+def export_log_path(override: str | os.PathLike | None = None) -> Path:
+    """The export log: the override, else $GANGNAM_EXPORT_LOG, else data/exports.log."""
+    return Path(override or os.environ.get(EXPORT_LOG_ENV) or DEFAULT_EXPORT_LOG)

@@ -23,6 +23,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from etl.audit.patterns import redact
 from etl.contract import AGE_BANDS, DIMENSIONS, EARLIEST_BIRTH_YEAR, EARLIEST_EVENT_DATE, TIMEZONE, korea_today
 from etl.errors import EtlError, FileRefused, describe_duckdb_failure
 from etl.lookups import KEY_MACRO_SQL, lookup_tables
@@ -322,7 +323,8 @@ def load(
             result.rows_loaded = staged.rows_read - result.rows_rejected
             dates = staged.counts.column("event_date")
             log = {
-                "file_name": path.name,
+                # a file name is typed by whoever saved the export: an identifier in it is not kept
+                "file_name": redact(path.name),
                 "content_blake3": digest,
                 "file_format": source.label,
                 "file_bytes": size,

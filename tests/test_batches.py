@@ -274,3 +274,13 @@ def test_wait_lets_a_run_start_when_the_lock_is_released(tmp_path, db):
         release.join()
     assert (code, err) == (0, "")
     assert store_rows(db) == FILE_A_COUNTS
+
+
+def test_an_identifier_in_a_file_name_is_not_kept_in_the_batch_log(tmp_path, db):
+    raw = write_csv(tmp_path, FILE_A_ROWS, name="960121-1021413 hong@example.com 2025-03-04.csv")
+    code, out, err = run_etl("load", raw, "--db", db, cwd=tmp_path)
+    assert (code, err) == (0, "")
+    assert out.startswith(f"{raw}: batch 1: ")  # the operator is told of the file as named
+    assert [batch["file_name"] for batch in store_batches(db)] == ["[kr_rrn] [email] 2025-03-04.csv"]
+    data = db.read_bytes()
+    assert b"1021413" not in data and b"hong@" not in data

@@ -51,6 +51,7 @@ PAGES = {
     "demographics": ("인구통계", "Demographics"),
     "services": ("서비스", "Services"),
     "export": ("내보내기", "Export"),
+    "audit": ("개인정보 감사", "Privacy audit"),
     "about": ("데이터 안내", "About the data"),
 }
 APP_TITLE = {"ko": "강남 방문자 분석", "en": "Gangnam visitor analytics"}

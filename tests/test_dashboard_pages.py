@@ -30,6 +30,8 @@ from etl.load import load, remove_batch
 
 APP = str(REPO / "dashboard" / "app.py")
 PAGES = ("overview", "countries", "demographics", "services", "about")
+# with the Export page and the Privacy audit, for the tests that only open pages
+EVERY_PAGE = (*PAGES, "export", "audit")
 TODAY = korea_today()
 # a fixed four-week window that ends yesterday, so that no row is in the future
 START, END = TODAY - timedelta(days=28), TODAY - timedelta(days=1)
@@ -198,7 +200,7 @@ def query_params(at: AppTest) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("lang", ["ko", "en"])
-@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize("page", EVERY_PAGE)
 def test_every_page_renders_on_the_demo_store(monkeypatch, demo_db, page, lang):
     at = start_app(monkeypatch, demo_db, {"lang": lang}, page)
     assert [title.value for title in at.title] == [t(page, lang)]
@@ -226,7 +228,7 @@ def test_every_page_renders_under_other_filters(monkeypatch, demo_db, params):
         assert not at.sidebar.warning
 
 
-@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize("page", EVERY_PAGE)
 def test_every_page_on_an_empty_store_shows_the_load_command(monkeypatch, empty_db, page):
     at = start_app(monkeypatch, empty_db, {"lang": "en"}, page)
     assert [title.value for title in at.title] == [t("no_store_title", "en")]
@@ -235,7 +237,7 @@ def test_every_page_on_an_empty_store_shows_the_load_command(monkeypatch, empty_
     assert not at.get("plotly_chart") and not at.dataframe and not at.metric
 
 
-@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize("page", EVERY_PAGE)
 def test_every_page_without_a_store_shows_the_load_command(monkeypatch, tmp_path, page):
     missing = tmp_path / "nowhere" / "visitors.duckdb"
     at = start_app(monkeypatch, missing, {"lang": "en"}, page)

@@ -376,6 +376,8 @@ def test_cli_writes_the_function_bytes_and_logs(store: Path, tmp_path: Path) -> 
     assert entries[0]["sha256"] == hashlib.sha256(written.read_bytes()).hexdigest()
     assert other["sha256"] == hashlib.sha256((tmp_path / "mine.csv").read_bytes()).hexdigest()
     assert (entries[0]["format"], other["format"], other["file"]) == ("raw", "excel", "mine.csv")
+    # the command line says where it wrote the file, for the audit to find it
+    assert (entries[0]["path"], other["path"]) == (str(written.resolve()), str((tmp_path / "mine.csv").resolve()))
 
 
 def test_cli_comparison_is_the_function_bytes(compared_store: Path, tmp_path: Path) -> None:
@@ -440,7 +442,7 @@ def test_cli_unreadable_store(tmp_path: Path, capsys: pytest.CaptureFixture) -> 
 def test_log_never_holds_counts_of_cells(store: Path, export_log: Path) -> None:
     export_table(current_version(store), Filters(), ["country"], None, START, END, "raw", "en")
     entry = json.loads(export_log.read_text(encoding="utf-8"))
-    assert set(entry) == {"when", "selection", "format", "min_cell", "timezone", "rows", "sha256", "file"}
+    assert set(entry) == {"when", "selection", "format", "min_cell", "timezone", "rows", "sha256", "file"}  # no path
     assert set(entry["selection"]) == {"by", "period", "from", "to", "comparison", "filters"}
     assert entry["selection"]["comparison"] is None
     assert entry["rows"] == 3

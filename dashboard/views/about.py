@@ -10,8 +10,7 @@ import streamlit as st
 
 from dashboard import queries
 from dashboard.export import log_path
-from dashboard.gate import format_count, gate
-from dashboard.ui import page_start
+from dashboard.ui import batch_log, page_start
 from etl.contract import MIN_CELL, TIMEZONE
 
 RULES = {
@@ -37,29 +36,6 @@ RULES = {
 }
 
 
-def gated_batch_counts(log: pd.DataFrame, min_cell: int) -> pd.DataFrame:
-    """The rows read, loaded and rejected of each batch, through the gate.
-
-    A small file is a small count of submissions over its dates; read = loaded + rejected
-    is a sum shown beside its parts.
-    """
-    parts = log.melt(id_vars="batch_id", value_vars=["rows_loaded", "rows_rejected"], var_name="kind")
-    gated = gate(parts, ["batch_id", "kind"], totals_over=[("batch_id",)], value="value", min_cell=min_cell)
-    text = {
-        (batch, kind): format_count(visits, status, min_cell)
-        for batch, kind, visits, status in gated.cells.itertuples(index=False)
-    }
-    read = gated.totals[("batch_id",)]
-    read_text = {
-        batch: format_count(visits, status, min_cell) for batch, visits, status in read.itertuples(index=False)
-    }
-    log = log.copy()
-    for kind in ("rows_loaded", "rows_rejected"):
-        log[kind] = [text[batch, kind] for batch in log["batch_id"]]
-    log["rows_read"] = log["batch_id"].map(read_text)
-    return log
-
-
 def main() -> None:
     ctx = page_start("about", with_period=False)
     if ctx is None:
@@ -80,11 +56,7 @@ def main() -> None:
     st.subheader(ctx.t("suppression_rule"))
     st.markdown(RULES[ctx.lang])
     st.subheader(ctx.t("batch_log"))
-    log = gated_batch_counts(queries.batches(ctx.version), ctx.min_cell)
-    log["source_destroyed"] = log["source_destroyed"].map({True: "✔", False: ""})
-    st.dataframe(
-        log.rename(columns={column: ctx.t(f"col_{column}") for column in log.columns}), hide_index=True, width="stretch"
-    )
+    batch_log(ctx)
 
     st.subheader(ctx.t("last_exports"))
     exports = recent_exports(log_path())

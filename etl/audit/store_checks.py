@@ -1,0 +1,391 @@
+"""Checks 1 to 6 of the audit: the store's schema, domains, text values, raw bytes, risk and under-14s.
+
+Each check reads the store through a read-only attachment and compares it
+with `etl.contract` alone.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+import pycountry
+
+from etl.audit.patterns import BYTE_KINDS, KINDS, Match, mask, scan_bytes, scan_text
+from etl.audit.report import Check, Thresholds
+from etl.contract import (
+    AGE_GROUPS,
+    FEATURES,
+    FILE_FORMATS,
+    GENDERS,
+    STORE_TABLES,
+    UNDER_14_GROUP,
+    UNKNOWN,
+    korea_today,
+)
+
+STORE = "store"  # the name the store is attached under
+DIMENSION_DOMAINS = {
+    "feature": FEATURES,
+    "country": (*sorted(c.alpha_2 for c in pycountry.countries), UNKNOWN),
+    "gender": GENDERS,
+    "age_group": AGE_GROUPS,
+}
+RISK_CLASS = ("country", "gender", "age_group", "feature")  # and the month of event_date
+# types whose values are never text; every other column is scanned as text
+NOT_TEXT = re.compile(
+    r"(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|U\w*INT|FLOAT|DOUBLE|DECIMAL.*|DATE|TIMESTAMP.*|TIME.*|BOOLEAN)"
+)
+GUARDIAN = re.compile(r"guardian|보호자|법정\s*대리인", re.IGNORECASE)
+BAND = re.compile(r"(\d+)\s*(?:-\s*(\d+)|\+)")
+
+
+def quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def shown_name(name: str) -> str:
+    """A table or column name as a report may print it: masked if it holds an identifier."""
+    matches = scan_text(name)
+    return mask(name, matches[0].kind) if matches else name
+
+
+def masked(value: object) -> str:
+    """A value as a report may print it: an identifier masked by its kind, anything else to its first character."""
+    text = str(value)
+    matches = scan_text(text)
+    if matches:
+        return mask(matches[0].value, matches[0].kind)
+    return (text[:1] + "*" * min(len(text) - 1, 8)) if len(text) > 1 else text
+
+
+def _columns(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, str]]:
+    """Every table of the store -> its columns -> their types, in order."""
+    tables: dict[str, dict[str, str]] = {}
+    for table, column, data_type in con.execute(
+        "select table_name, column_name, data_type from duckdb_columns() "
+        "where database_name = ? and schema_name = 'main' order by table_name, column_index",
+        [STORE],
+    ).fetchall():
+        tables.setdefault(table, {})[column] = data_type
+    return tables
+
+
+def check_schema(con: duckdb.DuckDBPyConnection) -> Check:
+    check = Check(1, "schema", "Schema against the allowlist")
+    tables = _columns(con)
+    for table, columns in tables.items():
+        allowed = STORE_TABLES.get(table)
+        if allowed is None:
+            check.fail(f"table {shown_name(table)}", f"a table not on the allowlist ({len(columns)} columns)")
+            continue
+        for column, data_type in columns.items():
+            if column not in allowed:
+                check.fail(f"{table}.{shown_name(column)}", "a column not on the allowlist")
+            elif data_type != allowed[column]:
+                check.fail(f"{table}.{column}", f"type {data_type}, the contract says {allowed[column]}")
+        for column in allowed:
+            if column not in columns:
+                check.fail(f"{table}.{column}", "missing")
+    for table in STORE_TABLES:
+        if table not in tables:
+            check.fail(f"table {table}", "missing")
+    others = con.execute(
+        """
+        select 'view ' || view_name from duckdb_views() where database_name = $db and not internal
+        union all select 'schema ' || schema_name from duckdb_schemas() where database_name = $db and not internal
+            and schema_name <> 'main'
+        union all select 'sequence ' || sequence_name from duckdb_sequences() where database_name = $db
+        union all select 'index ' || index_name from duckdb_indexes() where database_name = $db
+        union all select distinct 'macro ' || function_name from duckdb_functions()
+            where database_name = $db and not internal
+        union all select 'table ' || table_name || ' in schema ' || schema_name from duckdb_tables()
+            where database_name = $db and schema_name <> 'main'
+        """,
+        {"db": STORE},
+    ).fetchall()
+    for (what,) in others:
+        kind, _, name = what.partition(" ")
+        check.fail(f"{kind} {shown_name(name)}", f"a {kind} not on the allowlist")
+    check.figures = {"tables": len(tables), "columns": sum(len(c) for c in tables.values())}
+    check.summary = (
+        f"{len(tables)} tables, {check.figures['columns']} columns, all on the allowlist"
+        if check.passed
+        else f"{len(check.findings)} finding(s) against the allowlist of {len(STORE_TABLES)} tables"
+    )
+    return check
+
+
+def _has(tables: dict[str, dict[str, str]], table: str, *columns: str) -> bool:
+    return table in tables and all(column in tables[table] for column in columns)
+
+
+def check_domains(con: duckdb.DuckDBPyConnection, thresholds: Thresholds) -> Check:
+    check = Check(2, "domains", "Closed domains")
+    tables = _columns(con)
+    earliest = date.fromisoformat(thresholds.earliest_event_date)
+    latest = korea_today() + timedelta(days=1)
+    checked = 0
+    for table in ("visit_counts", "batch_counts"):
+        if table not in tables:
+            continue
+        for column, domain in DIMENSION_DOMAINS.items():
+            if column not in tables[table]:
+                continue
+            checked += 1
+            for value, rows, first in con.execute(
+                f"select {quote(column)}::varchar, count(*), min(rowid) + 1 from {STORE}.{table} "
+                f"where {quote(column)} is null or {quote(column)}::varchar <> all($domain) group by 1 order by 3",
+                {"domain": list(domain)},
+            ).fetchall():
+                what = "empty (NULL)" if value is None else f"value outside the domain: {masked(value)}"
+                check.fail(f"{table}.{column} row {first} ({rows:,} rows)", what)
+        if _has(tables, table, "event_date"):
+            checked += 1
+            if tables[table]["event_date"] == "DATE":
+                bad = con.execute(
+                    f"select count(*), min(rowid) + 1 from {STORE}.{table} "
+                    "where event_date is null or event_date not between ? and ?",
+                    [earliest, latest],
+                ).fetchall()[0]
+                if bad[0]:
+                    check.fail(
+                        f"{table}.event_date row {bad[1]} ({bad[0]:,} rows)",
+                        f"empty, or outside {earliest} to {latest} (tomorrow, Korea time)",
+                    )
+        if _has(tables, table, "visits"):
+            checked += 1
+            bad = con.execute(
+                f"select count(*), min(rowid) + 1 from {STORE}.{table} where try_cast(visits as bigint) is null "
+                "or try_cast(visits as bigint) < 1"
+            ).fetchall()[0]
+            if bad[0]:
+                check.fail(f"{table}.visits row {bad[1]} ({bad[0]:,} rows)", "a count that is empty or below 1")
+    if _has(tables, "batches", "file_format", "content_blake3", "rows_read", "rows_loaded", "rows_rejected"):
+        checked += 1
+        for row, problem in con.execute(
+            f"""
+            select rowid + 1, case
+                when file_format is null or file_format::varchar <> all($formats) then 'file format outside the domain'
+                when not regexp_full_match(coalesce(content_blake3::varchar, ''), '[0-9a-f]{{64}}')
+                    then 'content hash is not 64 hex digits'
+                when try_cast(rows_read as bigint) is distinct from
+                    try_cast(rows_loaded as bigint) + try_cast(rows_rejected as bigint)
+                    then 'rows read is not rows loaded + rows rejected'
+            end
+            from {STORE}.batches order by 1
+            """,
+            {"formats": list(FILE_FORMATS)},
+        ).fetchall():
+            if problem is not None:
+                check.fail(f"batches row {row}", problem)
+    if _has(tables, "visit_counts", *RISK_CLASS, "event_date", "visits") and _has(
+        tables, "batch_counts", *RISK_CLASS, "event_date", "visits"
+    ):
+        checked += 1
+        differing = con.execute(
+            f"""
+            select count(*) from (
+                select event_date, feature, country, gender, age_group, sum(visits) as visits
+                from {STORE}.visit_counts group by all
+                except all
+                select event_date, feature, country, gender, age_group, sum(visits)
+                from {STORE}.batch_counts group by all
+            )
+            """
+        ).fetchall()[0][0]
+        if differing:
+            check.fail("visit_counts", f"{differing:,} cells differ from the sum of the batches' counts")
+    check.figures = {"columns checked": checked}
+    check.summary = (
+        f"every value of {checked} checked columns is in its domain"
+        if check.passed
+        else f"{len(check.findings)} finding(s) outside the domains"
+    )
+    return check
+
+
+def _text_columns(con: duckdb.DuckDBPyConnection) -> Iterator[tuple[str, str, str]]:
+    for table, columns in _columns(con).items():
+        for column, data_type in columns.items():
+            if not NOT_TEXT.fullmatch(data_type):
+                yield table, column, data_type
+
+
+def distinct_text(con: duckdb.DuckDBPyConnection) -> Iterator[tuple[str, str, str, int, int]]:
+    """(table, column, value, rows, first row) for every distinct text value of the store."""
+    for table, column, _ in _text_columns(con):
+        cursor = con.execute(
+            f"select {quote(column)}::varchar, count(*), min(rowid) + 1 from {STORE}.main.{quote(table)} "
+            f"where {quote(column)} is not null group by 1 order by 3"
+        )
+        while batch := cursor.fetchmany(10_000):
+            for value, rows, first in batch:
+                yield table, column, value, rows, first
+
+
+def check_values(con: duckdb.DuckDBPyConnection) -> Check:
+    check = Check(3, "patterns", "Pattern scan of every text value")
+    values = file_name_dates = 0
+    per_kind: dict[str, int] = {}
+    for table, column, value, rows, first in distinct_text(con):
+        values += 1
+        for match in scan_text(value, KINDS):
+            # the date an operator put in an export's file name is not a visitor's
+            if match.kind == "date" and (table, column) == ("batches", "file_name"):
+                file_name_dates += 1
+                continue
+            per_kind[match.kind] = per_kind.get(match.kind, 0) + 1
+            check.fail(
+                f"{shown_name(table)}.{shown_name(column)} row {first} ({rows:,} rows)",
+                f"{_kind_label(match)} {mask(match.value, match.kind)}",
+            )
+    check.figures = {"distinct text values scanned": values, **{f"{k} found": n for k, n in per_kind.items()}}
+    if file_name_dates:
+        check.figures["dates in file names (not failed)"] = file_name_dates
+        check.notes.append(
+            "Dates in the batch log's file names are the export dates operators put there; they are counted, "
+            "not failed. Every other identifier in a file name fails."
+        )
+    check.summary = (
+        f"no identifier in {values:,} distinct text values ({', '.join(KINDS)})"
+        if check.passed
+        else f"{len(check.findings)} identifier(s) found in text values"
+    )
+    return check
+
+
+def _kind_label(match: Match) -> str:
+    return match.kind.replace("_", " ")
+
+
+def store_files(db: Path) -> list[Path]:
+    return [path for path in (db, Path(f"{db}.wal")) if path.is_file()]
+
+
+def check_bytes(con: duckdb.DuckDBPyConnection, db: Path) -> Check:
+    check = Check(4, "bytes", "Byte scan of the store file and its WAL")
+    scanned = 0
+    for path in store_files(db):
+        data = path.read_bytes()
+        scanned += len(data)
+        for match in scan_bytes(data, BYTE_KINDS):
+            check.fail(f"{path.name} byte {match.start:,}", f"{_kind_label(match)} {mask(match.value, match.kind)}")
+    size = con.execute(
+        "select free_blocks, block_size, total_blocks from pragma_database_size() where database_name = ?", [STORE]
+    ).fetchall()
+    free_blocks, block_size, total_blocks = size[0] if size else (0, 0, 0)
+    if free_blocks:
+        check.fail(
+            f"{db.name}: {free_blocks} free block(s) of {total_blocks}",
+            f"{free_blocks * block_size:,} bytes left by something deleted (the ETL writes a new file whole and "
+            "leaves none): data of a dropped table may remain. Rebuild the store from its batches.",
+        )
+    check.figures = {"bytes scanned": scanned, "files": len(store_files(db)), "free blocks": free_blocks}
+    check.summary = (
+        f"no identifier in {scanned:,} bytes ({', '.join(p.name for p in store_files(db))}); no free block"
+        if check.passed
+        else f"{len(check.findings)} finding(s) in the bytes"
+    )
+    check.notes.append(
+        "Reach: the scan reads the file as bytes, so it sees strings DuckDB stored uncompressed (small "
+        "segments, dictionary entries, everything in the WAL). DuckDB compresses larger string columns "
+        "(dictionary, FSST): an identifier compressed that way does not appear byte for byte, and full dates "
+        "cannot be told from other bytes, so dates are left to check 3. A dropped table's blocks are caught "
+        "another way: a store written by the ETL has no free block, so any free block fails this check."
+    )
+    return check
+
+
+def check_risk(con: duckdb.DuckDBPyConnection, thresholds: Thresholds) -> Check:
+    check = Check(5, "risk", f"k-anonymity and re-identification risk (k = {thresholds.k})")
+    if not _has(_columns(con), "visit_counts", *RISK_CLASS, "event_date", "visits"):
+        check.fail("visit_counts", "cannot compute: the table or one of its class columns is missing")
+        check.summary = "cannot compute"
+        return check
+    k = thresholds.k
+    classes, records, smallest, small_classes, small_records, uniques = con.execute(
+        f"""
+        with classes as (
+            select {", ".join(RISK_CLASS)}, date_trunc('month', event_date) as month, sum(visits) as size
+            from {STORE}.visit_counts group by all
+        )
+        select count(*), coalesce(sum(size), 0)::bigint, min(size)::bigint,
+            count(*) filter (where size < $k), coalesce(sum(size) filter (where size < $k), 0)::bigint,
+            count(*) filter (where size = 1)
+        from classes
+        """,
+        {"k": k},
+    ).fetchall()[0]
+    share = small_records / records if records else 0.0
+    highest = 1 / smallest if smallest else 0.0
+    average = classes / records if records else 0.0
+    check.figures = {
+        "classes": classes,
+        "records": records,
+        "smallest class": smallest or 0,
+        f"classes below k={k}": small_classes,
+        f"records in classes below k={k}": small_records,
+        "unique classes (one record)": uniques,
+        "records at risk (prosecutor risk above 1/k), share": share,
+        "highest prosecutor risk (1 / smallest class)": highest,
+        "average prosecutor risk (classes / records)": average,
+    }
+    for name, value, limit in (
+        ("share of records at risk", share, thresholds.max_share_of_records_at_risk),
+        ("average risk", average, thresholds.max_average_risk),
+        ("highest risk", highest, thresholds.max_highest_risk),
+    ):
+        if value > limit:
+            check.fail("visit_counts", f"{name} {value:.4f} is above the threshold {limit:.4f}")
+    check.summary = (
+        f"{classes:,} classes, smallest {smallest or 0}, {share:.1%} of records in classes below k, "
+        f"average risk {average:.3f}, highest {highest:.3f}"
+    )
+    check.notes.append(
+        "Classes are (country, gender, age group, feature, month of event_date) over visit_counts, as ARX "
+        "counts them for the prosecutor model. The store is internal: published numbers pass the gate, "
+        "checked in check 7. The figures are always reported; they fail only above the thresholds."
+    )
+    return check
+
+
+def _splits_under_14(label: str) -> bool:
+    band = BAND.fullmatch(label.strip())
+    return band is not None and label != UNDER_14_GROUP and int(band[1]) < 14
+
+
+def check_under_14(con: duckdb.DuckDBPyConnection, db: Path) -> Check:
+    check = Check(6, "under_14", "Under-14s: no guardian field, the 0-13 band whole")
+    for table, columns in _columns(con).items():
+        for name in (table, *columns):
+            if GUARDIAN.search(name):
+                check.fail(f"{shown_name(table)}", f"a guardian field: {shown_name(name)}")
+    for table, column, value, rows, first in distinct_text(con):
+        if GUARDIAN.search(value):
+            check.fail(f"{shown_name(table)}.{shown_name(column)} row {first}", "a value that names a guardian")
+        if column == "age_group" and _splits_under_14(value):
+            check.fail(f"{table}.age_group row {first} ({rows:,} rows)", f"the band {value} splits 0-13")
+    for path in store_files(db):
+        hits = sum(1 for _ in _ascii_word(path.read_bytes(), b"guardian"))
+        if hits:
+            check.fail(f"{path.name}", f"the word 'guardian' appears {hits} time(s) in the bytes")
+    under = 0
+    if _has(_columns(con), "visit_counts", "age_group", "visits"):
+        under = con.execute(
+            f"select coalesce(sum(visits), 0)::bigint from {STORE}.visit_counts where age_group = ?", [UNDER_14_GROUP]
+        ).fetchall()[0][0]
+    check.figures = {"submissions of under-14s (0-13)": under}
+    check.summary = (
+        "no guardian field or value anywhere; 0-13 is one band"
+        if check.passed
+        else f"{len(check.findings)} finding(s) on under-14s"
+    )
+    return check
+
+
+def _ascii_word(data: bytes, word: bytes) -> Iterable[int]:
+    return (m.start() for m in re.finditer(re.escape(word), data, re.IGNORECASE))

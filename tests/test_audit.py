@@ -1,0 +1,513 @@
+"""The privacy officer's audit (`python -m etl audit`): planted stores and exports, each caught by the right check.
+
+Stores are built by the real ETL, then changed here with DuckDB the way a
+buggy or careless writer would; exports are written by the real export
+command, then changed the same way. The audit must fail each with the right
+finding, never print a planted value in full, and pass the project's own
+output on a hostile raw file.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import shutil
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+from conftest import REPO
+from test_privacy import Hostile
+
+from dashboard.export import main as export_main
+from etl.audit import CannotAudit, load_thresholds, run_audit
+from etl.audit.export_checks import check_csv
+from etl.generate import generate
+from etl.load import load
+
+# the month the generated store covers; exports are taken from it
+FIRST, LAST = date(2025, 9, 1), date(2025, 10, 31)
+EMAIL = "hong.gildong.zq@privacy-test.example"
+PHONE = "010-4821-7765"
+RRN = "960121-1021413"  # a resident registration number with a valid checksum
+
+
+def audit_cli(*args: object, log: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "etl", "audit", *map(str, args), "--export-log", str(log)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def export_cli(db: Path, out: Path, log: Path, *args: str) -> Path:
+    code = export_main(["--db", str(db), *args, "--out", str(out), "--log", str(log)])
+    assert code == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path, list[str]]:
+    """A store from generated data and a hostile export, its exports in a folder and their log; and the markers."""
+    folder = tmp_path_factory.mktemp("audit")
+    generate(folder / "raw" / "demo.csv", 40_000, seed=7, start=FIRST, end=LAST)
+    hostile = Hostile(seed=11)
+    hostile.csv_export(folder / "raw" / "hostile.csv", header_markers=True)
+    hostile.jsonl_export(folder / "raw" / "hostile.jsonl")
+    db = folder / "store" / "visitors.duckdb"
+    results = load([folder / "raw" / "demo.csv", folder / "raw" / "hostile.csv", folder / "raw" / "hostile.jsonl"], db)
+    assert [r.status for r in results] == ["loaded"] * 3
+    exports, log = folder / "exports", folder / "exports.log"
+    exports.mkdir()
+    period = ["--from", FIRST.isoformat(), "--to", LAST.isoformat()]
+    export_cli(db, exports / "by-country.csv", log, "--by", "country,feature", *period)
+    export_cli(
+        db, exports / "by-week.csv", log, "--by", "feature,gender", "--period", "week", *period, "--format", "raw"
+    )
+    export_cli(db, exports / "ages.csv", log, "--by", "age_group", *period, "--lang", "en", "--compare", "previous")
+    export_cli(db, exports / "countries-raw.csv", log, "--by", "country", *period, "--format", "raw",
+               "--compare-from", "2025-07-01", "--compare-to", "2025-08-31")  # fmt: skip
+    assert export_main(["--db", str(db), "--pack", "month", "--month", "2025-10", "--out", str(exports),
+                        "--log", str(log)]) == 0  # fmt: skip
+    return db, exports, log, hostile.markers
+
+
+def planted(clean, tmp_path: Path, sql: list[str] | None = None) -> Path:
+    """A copy of the clean store with `sql` run on it (a careless writer)."""
+    db = tmp_path / "visitors.duckdb"
+    shutil.copy(clean[0], db)
+    if sql:
+        with duckdb.connect(str(db)) as con:
+            for statement in sql:
+                con.execute(statement)
+    return db
+
+
+def failed(report, key: str) -> list[str]:
+    (check,) = [c for c in report.checks if c.key == key]
+    assert not check.passed, f"check {key} passed: {check.summary}"
+    return [f"{f.where}: {f.what}" for f in check.findings]
+
+
+def passed_checks(report) -> set[str]:
+    return {c.key for c in report.checks if c.passed}
+
+
+# --- the project's own output passes ------------------------------------------------------------
+
+
+def test_the_projects_own_store_and_exports_pass(clean, tmp_path):
+    db, exports, log, markers = clean
+    report_path = tmp_path / "report" / "audit"
+    done = audit_cli("--db", db, "--exports", exports, "--report", report_path, log=log)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stderr == ""
+    lines = done.stdout.splitlines()
+    assert [line.split()[0] for line in lines[1:8]] == ["PASS"] * 7
+    assert lines[8] == "verdict: PASS (all 7 checks)"
+    data = json.loads((tmp_path / "report" / "audit.json").read_text(encoding="utf-8"))
+    markdown = (tmp_path / "report" / "audit.md").read_text(encoding="utf-8")
+    assert data["verdict"] == "PASS"
+    assert data["store"]["sha256"] == hashlib.sha256(db.read_bytes()).hexdigest()
+    assert data["store"]["sha256"] in markdown
+    assert data["thresholds"]["k"] == 5 and "| k (class size" in markdown
+    # every export was checked: 4 CSVs and the 4 tables of the pack, each with its hash
+    checked = {Path(e["path"]).name: e["sha256"] for e in data["exports"]}
+    assert len(checked) == 8
+    assert checked["by-country.csv"] == hashlib.sha256((exports / "by-country.csv").read_bytes()).hexdigest()
+    assert data["when"][:4].isdigit() and data["when"] in markdown
+    # the planted identifiers of the raw files appear nowhere in what the audit wrote
+    written = (done.stdout + done.stderr + markdown + json.dumps(data, ensure_ascii=False)).lower()
+    assert not [m for m in markers if m.lower() in written]
+
+
+def test_the_risk_figures_are_the_classes_of_the_store(clean):
+    db = clean[0]
+    report = run_audit(db, export_log=clean[2])
+    (risk,) = [c for c in report.checks if c.key == "risk"]
+    with duckdb.connect(str(db), read_only=True) as con:
+        sizes = [
+            size
+            for (size,) in con.execute(
+                "select sum(visits) from visit_counts "
+                "group by country, gender, age_group, feature, date_trunc('month', event_date)"
+            ).fetchall()
+        ]
+    records = sum(sizes)
+    assert risk.figures["classes"] == len(sizes)
+    assert risk.figures["records"] == records
+    assert risk.figures["smallest class"] == min(sizes)
+    assert risk.figures["unique classes (one record)"] == sizes.count(1)
+    assert risk.figures["records in classes below k=5"] == sum(s for s in sizes if s < 5)
+    assert risk.figures["records at risk (prosecutor risk above 1/k), share"] == pytest.approx(
+        sum(s for s in sizes if s < 5) / records
+    )
+    assert risk.figures["highest prosecutor risk (1 / smallest class)"] == pytest.approx(1 / min(sizes))
+    assert risk.figures["average prosecutor risk (classes / records)"] == pytest.approx(len(sizes) / records)
+
+
+def test_thresholds_from_config_make_the_risk_check_fail(clean, tmp_path):
+    config = tmp_path / "strict.toml"
+    config.write_text("[risk]\nk = 11\nmax_share_of_records_at_risk = 0.0\n", encoding="utf-8")
+    report = run_audit(clean[0], export_log=clean[2], thresholds=load_thresholds(config))
+    assert report.thresholds.k == 11
+    findings = failed(report, "risk")
+    assert any("share of records at risk" in f and "above the threshold 0.0000" in f for f in findings)
+    done = audit_cli("--db", clean[0], "--config", config, log=clean[2])
+    assert done.returncode == 1
+    assert "FAIL  5. k-anonymity and re-identification risk (k = 11)" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[risk]\nk = 1\n", "at least 2"),
+        ('[risk]\nk = "five"\n', "k must be a whole number"),
+        ('[risk]\nmax_average_risk = "high"\n', "max_average_risk must be a number"),
+        ('[x]\nearliest_event_date = "2000-13-01"\n', "earliest_event_date is not a date"),
+        ("[risk]\nkay = 5\n", r"unknown threshold\(s\): kay"),
+        ("k = [", "TOML"),
+    ],
+)
+def test_a_bad_config_cannot_run(clean, tmp_path, text, message):
+    config = tmp_path / "bad.toml"
+    config.write_text(text, encoding="utf-8")
+    with pytest.raises(CannotAudit, match=message):
+        load_thresholds(config)
+    done = audit_cli("--db", clean[0], "--config", config, log=clean[2])
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.startswith("audit cannot run: ")
+
+
+# --- it cannot run ------------------------------------------------------------------------------
+
+
+def test_it_cannot_run_without_a_store(tmp_path):
+    done = audit_cli("--db", tmp_path / "missing.duckdb", log=tmp_path / "x.log")
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.strip() == f"audit cannot run: {tmp_path / 'missing.duckdb'}: no such file"
+
+
+def test_it_cannot_run_on_a_file_that_is_not_duckdb(tmp_path):
+    junk = tmp_path / "junk.duckdb"
+    junk.write_text(f"name,email\nHong,{EMAIL}\n", encoding="utf-8")
+    done = audit_cli("--db", junk, log=tmp_path / "x.log")
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.strip() == f"audit cannot run: {junk}: not a DuckDB database file"
+    assert EMAIL not in done.stderr
+
+
+def test_it_cannot_run_on_a_missing_exports_folder(clean, tmp_path):
+    done = audit_cli("--db", clean[0], "--exports", tmp_path / "nowhere", log=clean[2])
+    assert done.returncode == 2
+    assert "not a folder" in done.stderr
+
+
+# --- planted stores ------------------------------------------------------------------------------
+
+
+def test_an_extra_email_column(clean, tmp_path):
+    db = planted(
+        clean,
+        tmp_path,
+        ["alter table visit_counts add column email varchar", f"update visit_counts set email = '{EMAIL}'"],
+    )
+    report = run_audit(db, export_log=tmp_path / "none.log")
+    assert "visit_counts.email: a column not on the allowlist" in failed(report, "schema")
+    assert any(
+        f.startswith("visit_counts.email row 1") and "email h***@***.example" in f for f in failed(report, "patterns")
+    )
+    done = audit_cli("--db", db, "--report", tmp_path / "r", log=tmp_path / "none.log")
+    assert done.returncode == 1
+    assert "FAIL  1. Schema against the allowlist" in done.stdout
+    assert done.stdout.splitlines()[-2].startswith("verdict: FAIL (")
+    assert done.stdout.splitlines()[-1] == f"report: {tmp_path / 'r.md'} and {tmp_path / 'r.json'}"
+    for text in (done.stdout, done.stderr, *(p.read_text(encoding="utf-8") for p in tmp_path.glob("r.*"))):
+        assert EMAIL not in text and "gildong" not in text
+
+
+def test_an_email_as_a_country(clean, tmp_path):
+    db = planted(clean, tmp_path, [f"update visit_counts set country = '{EMAIL}' where rowid = 3"])
+    report = run_audit(db, export_log=tmp_path / "none.log")
+    domains = failed(report, "domains")
+    assert any(f.startswith("visit_counts.country row 4 (1 rows): value outside the domain") for f in domains)
+    assert any(f.startswith("visit_counts.country row 4") and "email" in f for f in failed(report, "patterns"))
+    assert EMAIL not in report.to_json() and EMAIL not in report.to_markdown()
+    # the per-batch counts no longer add up to the public table
+    assert any("differ from the sum of the batches' counts" in f for f in domains)
+
+
+def test_a_phone_number_as_a_feature(clean, tmp_path):
+    db = planted(clean, tmp_path, [f"update batch_counts set feature = '{PHONE}' where rowid = 0"])
+    report = run_audit(db, export_log=tmp_path / "none.log")
+    assert any(f.startswith("batch_counts.feature row 1") for f in failed(report, "domains"))
+    patterns = failed(report, "patterns")
+    assert any(f.startswith("batch_counts.feature row 1 (1 rows): phone 0**-****-****") for f in patterns), patterns
+    assert PHONE not in report.to_json()
+
+
+def test_a_resident_registration_number_in_a_file_name(clean, tmp_path):
+    db = planted(clean, tmp_path, [f"update batches set file_name = '{RRN}_visitors.csv' where batch_id = 2"])
+    report = run_audit(db, export_log=tmp_path / "none.log")
+    patterns = failed(report, "patterns")
+    assert any(f.startswith("batches.file_name row 2 (1 rows): kr rrn") for f in patterns), patterns
+    assert RRN not in report.to_json() and RRN.replace("-", "") not in report.to_json()
+    assert passed_checks(report) >= {"schema", "risk", "under_14"}
+
+
+def test_a_date_in_a_file_name_is_counted_not_failed(clean, tmp_path):
+    db = planted(clean, tmp_path, ["update batches set file_name = 'export-2025-10-01.csv' where batch_id = 1"])
+    (check,) = [c for c in run_audit(db, export_log=tmp_path / "none.log").checks if c.key == "patterns"]
+    assert check.passed
+    assert check.figures["dates in file names (not failed)"] == 1
+
+
+def test_raw_rows_in_a_dropped_staging_table(clean, tmp_path):
+    rows = ", ".join(
+        f"('zq.staged{i:04d}xk@privacy-test.example', '010-5555-{i:04d}', 'Kim Staged{i}')" for i in range(3000)
+    )
+    db = planted(
+        clean,
+        tmp_path,
+        [
+            f"create table staging as select * from (values {rows}) raw(email, phone, name)",
+            "checkpoint",
+            "create table later as select range as n from range(200000)",
+            "checkpoint",
+            "drop table staging",
+            "drop table later",
+            "checkpoint",
+        ],
+    )
+    report = run_audit(db, export_log=tmp_path / "none.log")
+    found = failed(report, "bytes")
+    # DuckDB compresses the strings it keeps (FSST): the freed blocks give the dropped table away
+    assert any("free block(s)" in f and "dropped table" in f for f in found), found
+    assert passed_checks(report) >= {"schema", "domains", "patterns"}
+    (check,) = [c for c in report.checks if c.key == "bytes"]
+    assert any("FSST" in note and "free block" in note for note in check.notes)
+    assert "zq.staged" not in report.to_json() and "010-5555-" not in report.to_json()
+
+
+def test_raw_rows_in_the_write_ahead_log(clean, tmp_path):
+    db = planted(clean, tmp_path)
+    # a writer that died before its checkpoint: the rows are in the WAL, uncompressed
+    script = (
+        "import duckdb, os, sys\n"
+        "con = duckdb.connect(sys.argv[1])\n"
+        "con.execute('set checkpoint_threshold = \\'1GB\\'')\n"
+        f"con.execute(\"create table staging as select 'zq.wal' || range || 'xk@privacy-test.example' as email, "
+        f"'{PHONE}' as phone from range(50)\")\n"
+        "os._exit(0)\n"
+    )
+    subprocess.run([sys.executable, "-c", script, str(db)], check=True, timeout=60)
+    assert Path(f"{db}.wal").is_file()
+    report = run_audit(db, export_log=tmp_path / "none.log")
+    found = failed(report, "bytes")
+    assert any(f.startswith("visitors.duckdb.wal byte ") and ": email z***@***.example" in f for f in found), found
+    assert any(f.startswith("visitors.duckdb.wal byte ") and ": phone 0**-****-****" in f for f in found)
+    assert report.wal is not None and report.wal.sha256 == hashlib.sha256(Path(f"{db}.wal").read_bytes()).hexdigest()
+    assert "table staging: a table not on the allowlist (2 columns)" in failed(report, "schema")
+
+
+def test_a_guardian_column_and_a_split_under_14_band(clean, tmp_path):
+    db = planted(
+        clean,
+        tmp_path,
+        [
+            "create table guardians (guardian_email varchar)",
+            "update visit_counts set age_group = '0-6' where rowid in (select rowid from visit_counts where age_group = '0-13' limit 1)",
+        ],
+    )
+    report = run_audit(db, export_log=tmp_path / "none.log")
+    under = failed(report, "under_14")
+    assert "guardians: a guardian field: guardians" in under
+    assert "guardians: a guardian field: guardian_email" in under
+    assert any(f.startswith("visit_counts.age_group row") and "the band 0-6 splits 0-13" in f for f in under)
+    assert any("value outside the domain" in f for f in failed(report, "domains"))
+
+
+def test_a_view_and_a_macro_are_not_on_the_allowlist(clean, tmp_path):
+    db = planted(
+        clean, tmp_path, ["create view people as select 1 as x", "create macro leak(x) as x || '@example.com'"]
+    )
+    schema = failed(run_audit(db, export_log=tmp_path / "none.log"), "schema")
+    assert "view people: a view not on the allowlist" in schema
+    assert "macro leak: a macro not on the allowlist" in schema
+
+
+# --- planted exports ----------------------------------------------------------------------------
+
+
+def copy_exports(clean, tmp_path: Path) -> tuple[Path, Path]:
+    exports, log = tmp_path / "exports", tmp_path / "exports.log"
+    shutil.copytree(clean[1], exports)
+    shutil.copy(clean[2], log)
+    return exports, log
+
+
+def rewrite(path: Path, change) -> list[list[str]]:
+    """Rewrite an exported CSV (Excel flavour keeps its BOM and CRLF) with `change(rows)` applied."""
+    raw = path.read_bytes()
+    excel = raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
+    change(rows)
+    out = io.StringIO(newline="")
+    csv.writer(out, lineterminator="\r\n" if excel else "\n").writerows(rows)
+    path.write_bytes(out.getvalue().encode("utf-8-sig" if excel else "utf-8"))
+    return rows
+
+
+def relog(log: Path, path: Path) -> None:
+    """Point the log line of `path` at its new bytes: the file is then as exported, only the rules can catch it."""
+    entries = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+    for entry in entries:
+        if entry["file"] == path.name:
+            entry["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    log.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in entries), encoding="utf-8")
+
+
+def test_an_export_with_a_3(clean, tmp_path):
+    exports, log = copy_exports(clean, tmp_path)
+    target = exports / "by-country.csv"
+
+    def plant(rows):
+        row = next(i for i, r in enumerate(rows[1:], 1) if r[-1].isdigit() and int(r[-1]) >= 10)
+        rows[row][-1] = "3"
+
+    rewrite(target, plant)
+    relog(log, target)
+    findings = failed(run_audit(clean[0], exports, log), "exports")
+    assert any(f.startswith(f"{target} row ") and "a count from 1 to 9 is shown" in f for f in findings), findings
+
+
+def test_an_export_with_a_single_suppressed_cell_under_a_shown_total(clean, tmp_path):
+    exports, log = copy_exports(clean, tmp_path)
+    target = exports / "ages.csv"
+
+    def plant(rows):
+        # the age groups of the whole period: every cell shown, then one of them hidden
+        assert rows[0][:2] == ["Age group", "Submissions"]
+        total = next(i for i, r in enumerate(rows) if r and r[0] == "Total")
+        for row in rows[1:total]:
+            assert row[1].isdigit(), row
+        rows[2][1] = "<10"
+
+    rewrite(target, plant)
+    relog(log, target)
+    findings = failed(run_audit(clean[0], exports, log), "exports")
+    assert any("the only suppressed cell under the total of row" in f for f in findings), findings
+
+
+def test_an_export_whose_bytes_do_not_match_its_log(clean, tmp_path):
+    exports, log = copy_exports(clean, tmp_path)
+    target = exports / "by-week.csv"
+    target.write_bytes(target.read_bytes().replace(b"\n", b"\n", 1) + b"\n")
+    findings = failed(run_audit(clean[0], exports, log), "exports")
+    assert f"{target}: its SHA-256 does not match its export log line: changed after export" in findings
+
+
+def test_an_export_missing_from_the_log_and_an_unescaped_formula(clean, tmp_path):
+    exports, log = copy_exports(clean, tmp_path)
+    (exports / "hand-made.csv").write_text('country,visits\n=HYPERLINK("x"),120\n', encoding="utf-8")
+    findings = failed(run_audit(clean[0], exports, log), "exports")
+    assert f"{exports / 'hand-made.csv'}: not in the export log: every export must be logged" in findings
+    assert f"{exports / 'hand-made.csv'} row 2 column 1: a cell starting with '=' is not escaped" in findings
+
+
+def test_a_changed_table_inside_a_report_pack(clean, tmp_path):
+    exports, log = copy_exports(clean, tmp_path)
+    (pack,) = exports.glob("*.zip")
+    import zipfile
+
+    with zipfile.ZipFile(pack) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    name = next(n for n in members if "country" in n)
+    members[name] = members[name].replace(b"\r\n", b"\r\n\r\n", 1)
+    with zipfile.ZipFile(pack, "w") as archive:
+        for member, content in members.items():
+            archive.writestr(member, content)
+    findings = failed(run_audit(clean[0], exports, log), "exports")
+    assert f"{pack}/{name}: its SHA-256 does not match its export log line: changed after export" in findings
+
+
+def test_logged_files_are_found_by_their_path_without_a_folder(clean):
+    report = run_audit(clean[0], export_log=clean[2])
+    (check,) = [c for c in report.checks if c.key == "exports"]
+    assert check.passed, check.findings
+    # the 4 CSVs and the pack the command line wrote (the pack's 4 tables)
+    assert check.figures["files checked"] == 8
+    assert check.figures["logged files not found"] == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "finding"),
+    [
+        ("country,visits\nKR,5\nJP,120\nTotal,125\n", "row 2 visits: a count from 1 to 9 is shown"),
+        ("country,visits\nKR,<5\nJP,120\n", "row 2 visits: the mark <5 shows a count below 10"),
+        ("country,visits,suppressed\nKR,12,true\n", "row 2 visits: a suppressed cell that holds a count"),
+        (
+            "country,feature,visits\nKR,coupon,<10\nKR,free_estimate,40\nJP,coupon,30\n",
+            "row 2 visits: the only suppressed cell of a group whose total is shown",
+        ),
+        ("country,visits\n@SUM(A1),12\n", "row 2 column 1: a cell starting with '@' is not escaped"),
+        (f"country,visits\n{EMAIL},12\n", "row 2 column 1: email h***@***.example"),
+    ],
+)
+def test_export_rules_on_hand_made_files(text, finding):
+    assert finding in [f"{where}: {what}" for where, what in check_csv(text.encode(), 10)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # suppressed cells two by two, zeros, negative changes, escaped text, dates: all fine
+        "country,feature,visits\nKR,coupon,<10\nKR,free_estimate,x\nJP,coupon,x\nJP,free_estimate,<10\n",
+        "country,visits\nKR,<10\nJP,0\nTH,<10\nCN,120\n",
+        "event_month,feature,visits,suppressed,comparison_event_month,comparison_visits,comparison_suppressed,change\n"
+        "2025-01-01,coupon,45,false,2024-11-01,50,false,-0.1\n",
+        "label,visits\n'=1+1,12\n",
+        "월 (Asia/Seoul),서비스,신청 건수\r\n2025-01-01,쿠폰,30\r\n2025-02-01,쿠폰,0\r\n합계,,30\r\n",
+    ],
+)
+def test_export_rules_near_misses(text):
+    assert check_csv(text.encode("utf-8-sig"), 10) == []
+
+
+def test_the_audit_page_shows_the_verdict_and_findings(monkeypatch, clean, tmp_path):
+    from streamlit.testing.v1 import AppTest
+
+    db = planted(clean, tmp_path, [f"update batches set file_name = '{RRN}_visitors.csv' where batch_id = 2"])
+    monkeypatch.setenv("GANGNAM_DB", str(db))
+    monkeypatch.setenv("GANGNAM_EXPORT_LOG", str(clean[2]))
+    at = AppTest.from_file(str(REPO / "dashboard" / "app.py"), default_timeout=120)
+    at.query_params["lang"] = "en"
+    at.switch_page("views/audit.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == "Privacy audit"
+    assert [e.value for e in at.error] == ["Some checks failed"]
+    texts = " ".join(m.value for m in at.markdown)
+    assert "**3. Pattern scan of every text value**" in texts
+    # the pattern scan and the byte scan (the file name is in the file's bytes too) fail, the rest pass
+    assert texts.count(":red-badge[") == 2 and texts.count(":green-badge[") == 5, texts
+    tables = " ".join(frame.value.to_csv() for frame in at.dataframe)
+    page = tables + texts
+    assert RRN not in page and RRN.replace("-", "") not in page
+    assert "kr rrn 9" in tables
+    # the batch log on the page does not show it either
+    assert "[kr_rrn]_visitors.csv" in tables
+    assert [m.label for m in at.metric] == [
+        "Smallest class",
+        "Records in classes below k",
+        "Average risk",
+        "Highest risk",
+    ]
+    assert [b.label for b in at.download_button] == ["Markdown", "JSON"]
