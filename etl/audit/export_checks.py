@@ -20,8 +20,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from etl.audit.patterns import BYTE_KINDS, mask, scan_text
+from etl.audit.patterns import BYTE_KINDS, scan_text
 from etl.audit.report import Check, FileHash, Thresholds
+from etl.audit.store_checks import describe
 from etl.contract import TOTAL_LABELS
 
 INTEGER = re.compile(r"-?\d+")
@@ -158,7 +159,7 @@ def check_csv(content: bytes, min_cell: int) -> list[tuple[str, str]]:
             if cell.startswith(FORMULA_STARTS) and not _is_number(cell):
                 found.append((f"row {number} column {column}", f"a cell starting with {cell[:1]!r} is not escaped"))
             for match in scan_text(cell, BYTE_KINDS):
-                found.append((f"row {number} column {column}", f"{match.kind} {mask(match.value, match.kind)}"))
+                found.append((f"row {number} column {column}", describe(match)))
     header = rows[0]
     end = next((i for i, row in enumerate(rows[1:], 1) if not any(row)), len(rows))
     body = [(number, row + [""] * (len(header) - len(row))) for number, row in enumerate(rows[1:end], 2)]

@@ -14,7 +14,16 @@ from pathlib import Path
 import duckdb
 import pycountry
 
-from etl.audit.patterns import BYTE_KINDS, KINDS, Match, mask, scan_bytes, scan_text
+from etl.audit.patterns import (
+    BYTE_KINDS,
+    KINDS,
+    Match,
+    frn_checksum_ok,
+    mask,
+    rrn_checksum_ok,
+    scan_bytes,
+    scan_text,
+)
 from etl.audit.report import Check, Thresholds
 from etl.contract import (
     AGE_GROUPS,
@@ -241,7 +250,7 @@ def check_values(con: duckdb.DuckDBPyConnection) -> Check:
             per_kind[match.kind] = per_kind.get(match.kind, 0) + 1
             check.fail(
                 f"{shown_name(table)}.{shown_name(column)} row {first} ({rows:,} rows)",
-                f"{_kind_label(match)} {mask(match.value, match.kind)}",
+                describe(match),
             )
     check.figures = {"distinct text values scanned": values, **{f"{k} found": n for k, n in per_kind.items()}}
     if file_name_dates:
@@ -258,8 +267,14 @@ def check_values(con: duckdb.DuckDBPyConnection) -> Check:
     return check
 
 
-def _kind_label(match: Match) -> str:
-    return match.kind.replace("_", " ")
+def describe(match: Match) -> str:
+    """A finding's text: the kind, the masked value, and for a registration number whether its checksum holds."""
+    text = f"{match.kind.replace('_', ' ')} {mask(match.value, match.kind)}"
+    checksum = {"kr_rrn": rrn_checksum_ok, "kr_frn": frn_checksum_ok}.get(match.kind)
+    if checksum is not None:
+        digits = "".join(c for c in match.value if c.isdigit())
+        text += " (checksum valid)" if checksum(digits) else " (no valid checksum: may be issued since 2020-10)"
+    return text
 
 
 def store_files(db: Path) -> list[Path]:
@@ -273,7 +288,7 @@ def check_bytes(con: duckdb.DuckDBPyConnection, db: Path) -> Check:
         data = path.read_bytes()
         scanned += len(data)
         for match in scan_bytes(data, BYTE_KINDS):
-            check.fail(f"{path.name} byte {match.start:,}", f"{_kind_label(match)} {mask(match.value, match.kind)}")
+            check.fail(f"{path.name} byte {match.start:,}", describe(match))
     size = con.execute(
         "select free_blocks, block_size, total_blocks from pragma_database_size() where database_name = ?", [STORE]
     ).fetchall()
