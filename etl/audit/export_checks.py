@@ -132,11 +132,14 @@ def check_exports(folder: Path | None, log: Path, thresholds: Thresholds) -> tup
         )
     if folder is None:
         check.notes.append("No --exports folder was given: only files the export log gives a path for were checked.")
-    check.summary = (
-        f"{files} file(s) checked, every count 0, at least {thresholds.min_cell} or suppressed; hashes match"
-        if check.passed
-        else f"{len(check.findings)} finding(s) in {files} file(s)"
-    )
+    if not check.passed:
+        check.summary = f"{len(check.findings)} finding(s) in {files} file(s)"
+    elif files:
+        check.summary = (
+            f"{files} file(s) checked, every count 0, at least {thresholds.min_cell} or suppressed; hashes match"
+        )
+    else:
+        check.summary = f"no export file to check ({len(logged)} export log line(s), {missing} file(s) not found)"
     return check, hashes
 
 
