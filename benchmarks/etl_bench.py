@@ -150,16 +150,16 @@ def write_doc(results: list[dict[str, object]], runs: int) -> str:
     return write_section(SECTION, "\n".join(lines) + "\n")
 
 
-def write_section(title: str, section: str) -> str:
-    """Replace (or add) one `## title` section of docs/performance.md."""
-    text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Performance\n\n"
+def write_section(title: str, section: str, doc: Path = DOC) -> str:
+    """Replace (or add) one `## title` section of a document in docs/ (docs/performance.md by default)."""
+    text = doc.read_text(encoding="utf-8") if doc.exists() else f"# {doc.stem.capitalize()}\n\n"
     pattern = re.compile(rf"## {re.escape(title)}\n.*?(?=\n## |\Z)", re.S)
     if pattern.search(text):
         text = pattern.sub(lambda _: section.rstrip("\n") + "\n", text)
     else:
         text = text.rstrip("\n") + "\n\n" + section
-    DOC.parent.mkdir(parents=True, exist_ok=True)
-    DOC.write_text(text, encoding="utf-8")
+    doc.parent.mkdir(parents=True, exist_ok=True)
+    doc.write_text(text, encoding="utf-8")
     return section
 
 

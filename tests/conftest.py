@@ -23,6 +23,8 @@ import duckdb
 from etl.contract import KNOWN_RAW_COLUMNS
 
 REPO = Path(__file__).resolve().parents[1]
+# GANGNAM_LONG=1 runs the long forms of the fault, load and fuzz tests (docs/reliability.md); CI runs the short ones.
+LONG = os.environ.get("GANGNAM_LONG") == "1"
 
 # The raw export's columns as the back office writes them (raw-export-spec.md).
 RAW_HEADER = KNOWN_RAW_COLUMNS
