@@ -42,8 +42,12 @@ def lock_path(db: Path) -> Path:
 @contextlib.contextmanager
 def store_lock(db: Path, wait_seconds: float = 0.0) -> Iterator[None]:
     """Hold the writer's lock of a store: one ETL run at a time, so counts are never doubled or lost."""
-    db.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path(db), "a+") as handle:
+    try:
+        db.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(lock_path(db), "a+")  # noqa: SIM115 (closed below, after the lock is released)
+    except OSError as error:
+        raise EtlError(f"{db}: cannot write in {db.parent} ({error.strerror}); the store is unchanged") from None
+    with handle:
         deadline = time.monotonic() + wait_seconds
         while True:
             try:
@@ -169,7 +173,7 @@ def rebuild(
         return new_ids
     except duckdb.Error as error:
         raise EtlError(
-            f"{db}: the new store could not be built ({type(error).__name__}); the old store is unchanged"
+            f"{db}: the new store could not be written ({write_problem(error)}); the old store is unchanged"
         ) from None
     except OSError as error:
         raise EtlError(
@@ -178,6 +182,22 @@ def rebuild(
     finally:
         temp.unlink(missing_ok=True)
         Path(str(temp) + ".wal").unlink(missing_ok=True)
+
+
+# Phrases of the operating system that DuckDB's I/O errors carry. A publish handles
+# counts only, but the text is still not shown: only the phrase that names the cause.
+WRITE_PROBLEMS = {
+    "No space left on device": "the disk is full",
+    "File too large": "a file size limit was reached",
+    "Permission denied": "permission denied: the folder is not writable",
+    "Read-only file system": "the file system is read-only",
+    "Disk quota exceeded": "the disk quota is exceeded",
+}
+
+
+def write_problem(error: Exception) -> str:
+    text = str(error)
+    return next((reason for phrase, reason in WRITE_PROBLEMS.items() if phrase in text), type(error).__name__)
 
 
 def _fsync(path: Path) -> None:

@@ -17,9 +17,10 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from conftest import REPO, raw_row, run_etl, store_batches, store_rows, write_csv
+from conftest import LONG, REPO, raw_row, run_etl, store_batches, store_rows, write_csv
 
 BIG_ROWS = 2_000_000
+KILLS = 25 if LONG else 3
 BLOCK_ROWS = 100
 HEADER = b"submission_id,submitted_at,feature,name,gender,date_of_birth,email,residing_country,ip_address,message\n"
 # (raw spellings) -> the cell each row of the repeated block counts in
@@ -99,16 +100,19 @@ def test_kill_9_during_loads_leaves_the_previous_store_and_the_next_run_succeeds
     versions = {("small.csv",): previous, ("small.csv", "big.csv"): with_big}
     assert assert_store_whole(db, versions) == ("small.csv",)
 
-    # killed at random moments, mostly while the file is read in memory
+    # killed at random moments of the load (GANGNAM_LONG=1: 25 of them), mostly while the file is read in memory
     rng = random.Random()
-    for delay in (rng.uniform(0.2, 1.0) for _ in range(3)):
+    killed_running = 0
+    for delay in (rng.uniform(0.05, 1.2) for _ in range(KILLS)):
         load = start_load(big, db, tmp_path)
         time.sleep(delay)
-        assert load.poll() is None, f"the load finished within {delay:.2f} s: the file is too small for this test"
-        kill(load)
+        if load.poll() is None:
+            kill(load)
+            killed_running += 1
         assert_store_whole(db, versions)
         assert_no_marker_beside(db)
         undo_finished_load(db, versions, tmp_path)
+    assert killed_running >= KILLS // 2, f"only {killed_running} of {KILLS} kills met a running load"
 
     # killed the moment the new store starts being built beside the old one
     load = start_load(big, db, tmp_path)
