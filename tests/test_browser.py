@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 from zoneinfo import ZoneInfo
 
 import duckdb
@@ -442,3 +442,22 @@ def test_a_chart_download_is_what_the_chart_shows(page: Page, server: Server, tm
     downloaded = Path(info.value.path()).read_bytes()
     assert downloaded == cli_export(server, tmp_path, "week", korea_today() - timedelta(days=89), "ko", "previous")
     assert "서비스".encode() in downloaded and "비교 기간 신청 건수".encode() in downloaded
+
+
+def test_a_link_with_script_tags_runs_no_script(page: Page, server: Server, traffic: Traffic) -> None:
+    alerts: list[str] = []
+    page.on("dialog", lambda dialog: (alerts.append(dialog.message), dialog.dismiss()))
+    hostile = quote("<script>alert('x')</script>")
+    image = quote("<img src=x onerror=alert('y')>")
+    for path in ("", "countries", "export", "audit"):
+        open_page(
+            page, server, path, f"gender={hostile}&country={image}&lang={hostile}&from={quote(chr(39) + ' OR 1=1')}"
+        )
+        expect_no_error(page)
+        expect(page.get_by_test_id("stSidebar").get_by_test_id("stAlert").first).to_be_visible()
+        # nor echoes the values back, even as text
+        text = page.inner_text("body")
+        assert "alert(" not in text and "onerror" not in text
+    page.wait_for_timeout(500)
+    assert alerts == []
+    assert traffic.foreign() == []

@@ -765,3 +765,33 @@ def test_a_table_download_is_the_command_line_file(monkeypatch, counted_db, tmp_
     period = ["--from", START.isoformat(), "--to", END.isoformat(), "--lang", "en"]
     assert content == command_line_export(tmp_path, counted_db, "--by", "country", *period, "--age", "20-29,30-39")
     assert b"China" in content and content.startswith(b"\xef\xbb\xbf")
+
+
+HOSTILE_LINK = {
+    "period": "custom",
+    "from": "2025-01-01' OR '1'='1",
+    "to": "../../../../etc/passwd",
+    "country": "KR'); DROP TABLE visit_counts; --",
+    "country_mode": "<img src=x onerror=alert(1)>",
+    "gender": "<script>alert(document.cookie)</script>",
+    "age": "0-13 UNION SELECT * FROM batches",
+    "feature": "coupon\x00; ATTACH '/etc/passwd'",
+    "compare": "${7*7}",
+    "grain": "{{7*7}}",
+    "lang": "../../../dashboard/app.py",
+}
+
+
+@pytest.mark.parametrize("page", EVERY_PAGE)
+def test_a_hostile_link_changes_nothing_but_the_warnings(monkeypatch, counted_db, page):
+    before = hashlib.sha256(counted_db.read_bytes()).hexdigest()
+    at = start_app(monkeypatch, counted_db, HOSTILE_LINK, page)
+    assert [title.value for title in at.title] == [t(page, "ko")]  # the page, in the default language
+    warned = [w.value for w in at.sidebar.warning]
+    for name in ("from", "to", "country", "country_mode", "gender", "age", "feature", "compare", "grain", "lang"):
+        assert any(f"`{name}`" in warning for warning in warned), name
+    shown = " ".join(str(getattr(element, "value", "")) for element in at.main) + " ".join(warned)
+    for fragment in ("DROP TABLE", "<script>", "onerror", "UNION", "passwd", "ATTACH", "${7", "{{7"):
+        assert fragment not in shown, fragment
+    assert not any(fragment in str(query_params(at)) for fragment in ("DROP", "script", "passwd"))
+    assert hashlib.sha256(counted_db.read_bytes()).hexdigest() == before

@@ -559,3 +559,62 @@ def test_cli_pack_bad_arguments(
     assert len(err.strip().splitlines()) == 1
     assert message in err
     assert not list(tmp_path.glob("*.zip"))
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--by", "feature;drop table visit_counts", "unknown dimension"),
+        ("--by", "country,email", "unknown dimension: 'email'"),
+        ("--country", "KR' OR '1'='1", "unknown country code"),
+        ("--gender", "<script>alert(1)</script>", "unknown gender"),
+        ("--feature", "coupon'--", "unknown feature"),
+        ("--from", "2025-01-01'; --", "not a date"),
+        ("--to", "../../etc/passwd", "not a date"),
+        ("--db", "../../../../etc/passwd", "not a readable store"),
+        ("--db", "/dev/null", "no store file"),
+        ("--period", "month; select 1", "invalid choice"),
+        ("--lang", "<script>", "invalid choice"),
+        ("--compare", "previous'--", "invalid choice"),
+        ("--compare-from", "${7*7}", "not a date"),
+    ],
+)
+def test_cli_hostile_arguments_change_nothing(
+    store: Path, tmp_path: Path, capsys: pytest.CaptureFixture, option: str, value: str, message: str
+) -> None:
+    before = hashlib.sha256(store.read_bytes()).hexdigest()
+    options = {"--db": str(store), "--by": "feature", "--period": "month", "--from": "2025-01-01", "--to": "2025-02-28"}
+    options[option] = value
+    if option == "--compare-from":
+        options["--compare-to"] = "2024-12-31"
+    with pytest.raises(SystemExit) as exit_info:
+        main([item for pair in options.items() for item in pair] + ["--out", str(tmp_path / "out.csv")])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and message in err, err
+    assert not (tmp_path / "out.csv").exists()
+    assert hashlib.sha256(store.read_bytes()).hexdigest() == before
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--db", "../../../../etc/passwd"],
+        ["--db", "x'; DROP TABLE visit_counts; --.duckdb"],
+        ["--exports", "../../nowhere<script>"],
+        ["--config", "/etc/passwd"],
+    ],
+)
+def test_audit_hostile_arguments_cannot_run(store: Path, tmp_path: Path, args: list[str]) -> None:
+    full = ["--db", str(store), *args] if args[0] != "--db" else args
+    done = subprocess.run(
+        [sys.executable, "-m", "etl", "audit", *full, "--export-log", str(tmp_path / "none.log")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.startswith("audit cannot run: ") and len(done.stderr.strip().splitlines()) == 1
+    assert "root:" not in done.stderr  # nothing of /etc/passwd is quoted
