@@ -221,7 +221,9 @@ def test_two_loads_at_once_with_wait_count_both_once(store, tmp_path, run):
     results = [finish(first), finish(second)]
     assert [(code, err) for code, _, err in results] == [(0, ""), (0, "")]
     assert store_rows(db) == sorted(before + rows_of(truth_a) + rows_of(truth_b))
-    assert sorted(batch["file_name"] for batch in store_batches(db)) == sorted(["first.csv", f"a{run}.csv", f"b{run}.csv"])
+    assert sorted(batch["file_name"] for batch in store_batches(db)) == sorted(
+        ["first.csv", f"a{run}.csv", f"b{run}.csv"]
+    )
     assert_clean_folder(db)
 
 
