@@ -113,6 +113,7 @@ def test_kill_9_during_loads_leaves_the_previous_store_and_the_next_run_succeeds
         assert_no_marker_beside(db)
         undo_finished_load(db, versions, tmp_path)
     assert killed_running >= KILLS // 2, f"only {killed_running} of {KILLS} kills met a running load"
+    print(f"\n{KILLS} kill -9 at random moments, {killed_running} during the load: the previous store whole each time")
 
     # killed the moment the new store starts being built beside the old one
     load = start_load(big, db, tmp_path)
