@@ -8,9 +8,11 @@ and a reason. Those go into a new store file published by `etl.publish`.
 from __future__ import annotations
 
 import csv
+import gzip
 import os
 import threading
 import time
+import zlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -28,7 +30,14 @@ from etl.contract import AGE_BANDS, DIMENSIONS, EARLIEST_BIRTH_YEAR, EARLIEST_EV
 from etl.errors import EtlError, FileRefused, describe_duckdb_failure
 from etl.lookups import KEY_MACRO_SQL, lookup_tables
 from etl.publish import NewBatch, read_batches, rebuild, store_lock
-from etl.sources import CSV_ERROR_REASONS, OTHER_CSV_ERROR, SourceFile, inspect_source
+from etl.sources import (
+    CSV_ERROR_REASONS,
+    LINE_TOO_LONG_ERROR,
+    OTHER_CSV_ERROR,
+    SCAN_CHUNK,
+    SourceFile,
+    inspect_source,
+)
 
 SQL_DIR = Path(__file__).with_name("sql")
 OLDEST_AGE = 150  # ages above fall outside the bands: the birth year rule already rejects them
@@ -71,17 +80,44 @@ class Staged:
     rows_read: int
 
 
-def file_hash(path: Path) -> str:
-    """The BLAKE3 hash of a file's bytes: the identity of its content for idempotence.
+@dataclass(frozen=True)
+class FileScan:
+    digest: str  # BLAKE3 of the file's bytes
+    long_record: bool  # a record too long for DuckDB's parallel reader (see etl.sources.SCAN_CHUNK)
 
-    BLAKE3 rather than SHA-256: it is as collision-resistant for this use and
-    about four times faster, and the hash runs beside DuckDB on the same cores.
+
+def scan_file(source: SourceFile, long_record_found: threading.Event | None = None) -> FileScan:
+    """Hash a raw file and watch its records, in one read beside DuckDB's.
+
+    The BLAKE3 hash of the file's bytes is the identity of its content for
+    idempotence: BLAKE3 rather than SHA-256, as collision-resistant for this
+    use and about four times faster, and it runs beside DuckDB on the same
+    cores. A gzip file is also unzipped here, which checks what DuckDB does
+    not: the CRC and length in each member's trailer. `long_record_found` is
+    set as soon as a long record is seen.
     """
     digest = blake3.blake3()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 22):
+    records = source.record_scan()
+
+    def watch(chunk: bytes) -> None:
+        seen = records.long_record
+        records.feed(chunk)
+        if records.long_record and not seen and long_record_found is not None:
+            long_record_found.set()
+
+    with source.path.open("rb") as handle:
+        while chunk := handle.read(SCAN_CHUNK):
             digest.update(chunk)
-    return digest.hexdigest()
+            if not source.compressed:
+                watch(chunk)
+    if source.compressed:
+        try:
+            with gzip.open(source.path, "rb") as unzipped:
+                while chunk := unzipped.read(SCAN_CHUNK):
+                    watch(chunk)
+        except (gzip.BadGzipFile, EOFError, zlib.error):
+            raise FileRefused(source.path, "corrupt or truncated gzip data") from None
+    return FileScan(digest.hexdigest(), records.long_record)
 
 
 def staging_connection() -> duckdb.DuckDBPyConnection:
@@ -114,14 +150,21 @@ def staging_connection() -> duckdb.DuckDBPyConnection:
     return con
 
 
-def _run_with_progress(con: duckdb.DuckDBPyConnection, query: str, total: int, progress: Progress | None) -> None:
-    """Run a query, reporting DuckDB's progress as bytes of the file read."""
-    if progress is None:
+class ReadStopped(Exception):
+    """A parallel read interrupted because a record too long for it was seen."""
+
+
+def _run_watched(
+    con: duckdb.DuckDBPyConnection, query: str, total: int, progress: Progress | None, stop: threading.Event | None
+) -> None:
+    """Run a query, reporting DuckDB's progress as bytes of the file read; interrupt it once `stop` is set."""
+    if progress is None and stop is None:
         con.execute(query)
         return
-    # DuckDB tracks progress only with its progress bar on; it must not print it itself
-    con.execute("set enable_progress_bar = true")
-    con.execute("set enable_progress_bar_print = false")
+    if progress is not None:
+        # DuckDB tracks progress only with its progress bar on; it must not print it itself
+        con.execute("set enable_progress_bar = true")
+        con.execute("set enable_progress_bar_print = false")
     failure: list[BaseException] = []
 
     def work() -> None:
@@ -130,39 +173,56 @@ def _run_with_progress(con: duckdb.DuckDBPyConnection, query: str, total: int, p
         except BaseException as error:  # handed to the caller's thread below
             failure.append(error)
 
+    stopped = False
     worker = threading.Thread(target=work, daemon=True)
     worker.start()
     while worker.is_alive():
-        worker.join(0.2)
-        percent = con.query_progress()
+        worker.join(0.1)
+        if not stopped and stop is not None and stop.is_set():
+            con.interrupt()
+            stopped = True
+        percent = con.query_progress() if progress is not None else None
         if percent and percent > 0:
             progress(int(total * min(percent, 100.0) / 100), total)
-    progress(total, total)
+    if progress is not None:
+        progress(total, total)
+    if stopped:
+        raise ReadStopped
     if failure:
         raise failure[0]
 
 
-def stage(source: SourceFile, progress: Progress | None = None, *, number_rejects: bool = False) -> Staged:
+def stage(
+    source: SourceFile,
+    progress: Progress | None = None,
+    *,
+    number_rejects: bool = False,
+    parallel: bool = True,
+    stop: threading.Event | None = None,
+) -> Staged:
     """Read one raw file in memory and reduce it to counts by cell and counts of rejects by reason.
 
     With `number_rejects`, rejected rows are also listed by row number. That
     takes a second, single-threaded read (numbering rows keeps DuckDB from
     reading in parallel), so it is done only when asked for and needed.
+    Without `parallel`, DuckDB reads the file in one thread (for a file with
+    a record longer than its read buffer); a parallel read stops (ReadStopped)
+    once `stop` is set.
     """
     con = staging_connection()
     try:
         sniff = True
         try:
-            con.execute(f"create temp view raw_source as {source.relation_sql()}")
+            con.execute(f"create temp view raw_source as {source.relation_sql(parallel=parallel)}")
         except duckdb.Error:
             # the sniffer gives up on a broken file: read it as pinned, to say exactly what is wrong
             sniff = False
         try:
             if not sniff:
-                con.execute(f"create temp view raw_source as {source.relation_sql(sniff=False)}")
+                con.execute(f"create temp view raw_source as {source.relation_sql(sniff=False, parallel=parallel)}")
             con.execute(f"create temp view staged as {sql('staging')}")
-            _run_with_progress(
-                con, f"create temp table file_counts as {sql('counts')}", source.path.stat().st_size, progress
+            _run_watched(
+                con, f"create temp table file_counts as {sql('counts')}", source.path.stat().st_size, progress, stop
             )
         except duckdb.Error as error:
             raise FileRefused(source.path, describe_duckdb_failure(error)) from None
@@ -183,9 +243,10 @@ def stage(source: SourceFile, progress: Progress | None = None, *, number_reject
         # DuckDB counts a line of the file; a reader counts rows after the header
         con.execute(
             "create temp table reader_rejects as "
-            "select line - ? as row_no, any_value(error_type::varchar) as error_type "
+            "select line - ? as row_no, coalesce(max(error_type::varchar) filter (where error_type = ?), "
+            "min(error_type::varchar)) as error_type "
             "from csv_rejects group by all",
-            [source.header_lines],
+            [source.header_lines, LINE_TOO_LONG_ERROR],
         )
         con.execute(
             "create temp table reader_reasons as select * from (values "
@@ -207,7 +268,7 @@ def stage(source: SourceFile, progress: Progress | None = None, *, number_reject
         rejects = None
         if number_rejects:
             if con.execute("select count(*) from file_counts where reject_reason is not null").fetchall()[0][0]:
-                numbered = source.relation_sql(numbered=True, sniff=sniff)
+                numbered = source.relation_sql(numbered=True, sniff=sniff, parallel=parallel)
                 con.execute(f"create or replace temp view raw_source as {numbered}")
                 con.execute(
                     "create temp table query_rejects as "
@@ -297,15 +358,26 @@ def load(
                 size = path.stat().st_size
                 # a file the size of one already loaded may be it: hash it first, so that a
                 # duplicate is skipped at once; any other is hashed while DuckDB reads it
-                hashing = hasher.submit(file_hash, path)
+                long_record = threading.Event()
+                scanning = hasher.submit(scan_file, source, long_record)
                 if size in known_sizes:
-                    digest = hashing.result()
-                    _check_not_loaded(result, digest, known, loaded_now)
-                staged = stage(
-                    source, progress_for(path) if progress_for else None, number_rejects=rejects_path is not None
-                )
-                digest = hashing.result()
+                    _check_not_loaded(result, scanning.result().digest, known, loaded_now)
+                progress = progress_for(path) if progress_for else None
+                number_rejects = rejects_path is not None
+                staged = None
+                try:
+                    staged = stage(source, progress, number_rejects=number_rejects, stop=long_record)
+                except ReadStopped:
+                    pass
+                except FileRefused:
+                    # a record too long for the parallel read may be what broke it
+                    if not scanning.result().long_record:
+                        raise
+                scan = scanning.result()
+                digest = scan.digest
                 _check_not_loaded(result, digest, known, loaded_now)
+                if staged is None or scan.long_record:
+                    staged = stage(source, progress, number_rejects=number_rejects, parallel=False)
                 if staged.rows_read == 0:
                     raise FileRefused(path, "no data rows (a header only)")
             except FileRefused as refused:

@@ -10,10 +10,14 @@ import csv
 import gzip
 import io
 import json
+import os
 import re
+import stat
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from etl.contract import KNOWN_RAW_COLUMNS, REQUIRED_COLUMNS, SOURCE_COLUMNS
 from etl.errors import FileRefused
@@ -34,6 +38,22 @@ CSV_ERROR_REASONS = {
     "INVALID UNICODE": "invalid_encoding",
 }
 OTHER_CSV_ERROR = "unreadable_row"
+# DuckDB reports a line over its size limit more than once (its pieces have too many columns):
+# the size is the reason given.
+LINE_TOO_LONG_ERROR = "LINE SIZE OVER MAXIMUM"
+
+# DuckDB reads a file in buffers of 32 MB (16 times its 2 MB line limit). Reading in parallel,
+# it silently drops a record longer than a buffer, or splits a long quoted field into phantom
+# rows; reading single-threaded, it rejects that record as too long. So while a file is hashed,
+# its records are watched in SCAN_CHUNK pieces: a piece with no record end in it means a record
+# longer than one piece, and the file is read again single-threaded.
+SCAN_CHUNK = 1 << 22
+# quotes followed through one piece before assuming the worst (a piece this full of quotes is hostile)
+QUOTE_STEPS = 10_000
+QUOTE_BYTE = ord('"')
+
+# Delimiters a spreadsheet may export with instead of commas -> how a reason names them.
+OTHER_DELIMITERS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
 
 SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 # Only plain machine-style column names are printed: a header row may hold a person's data
@@ -71,6 +91,7 @@ class SourceFile:
     csv_width: int
     json_keys: dict[str, tuple[str, ...]]
     unknown_columns: tuple[str, ...]
+    line_end: bytes = b"\n"
 
     @property
     def label(self) -> str:
@@ -81,7 +102,11 @@ class SourceFile:
         """Lines before the first data row, for turning DuckDB's line numbers into row numbers."""
         return 1 if self.file_format == "csv" else 0
 
-    def relation_sql(self, *, numbered: bool = False, sniff: bool = True) -> str:
+    def record_scan(self) -> RecordScan:
+        """A watch for records too long for DuckDB's parallel reader, fed with the file's (unzipped) bytes."""
+        return RecordScan(quoted=self.file_format == "csv", newline=self.line_end)
+
+    def relation_sql(self, *, numbered: bool = False, sniff: bool = True, parallel: bool = True) -> str:
         """SQL for the view `raw_source`: row_no, parse_error and the allowlisted columns as text.
 
         Only allowlisted columns are selected; DuckDB skips parsing the rest.
@@ -91,14 +116,16 @@ class SourceFile:
         parallel read, so the first read goes without. Every dialect option is
         pinned; `sniff` leaves DuckDB's sniffer on only for its row estimate,
         without which DuckDB builds its join hash tables on the raw file rather
-        than on the lookups (slower, and memory grows with the file).
+        than on the lookups (slower, and memory grows with the file). Without
+        `parallel`, one thread reads the file: slower, but right about records
+        longer than DuckDB's read buffer (see SCAN_CHUNK).
         """
         rejects_table = "csv_rejects_again" if numbered else "csv_rejects"
         reader_options = (
             f"auto_detect = {str(sniff).lower()}, skip = 0, comment = '', strict_mode = true, "
             "ignore_errors = true, store_rejects = true, "
             f"rejects_table = '{rejects_table}', rejects_scan = '{rejects_table}_scans', "
-            f"compression = '{'gzip' if self.compressed else 'none'}'"
+            f"compression = '{'gzip' if self.compressed else 'none'}'" + ("" if parallel else ", parallel = false")
         )
         row_no, ordinality = ("ordinality", " with ordinality") if numbered else ("null::bigint", "")
         path = _sql_string(str(self.path))
@@ -132,6 +159,44 @@ class SourceFile:
         )
 
 
+@dataclass
+class RecordScan:
+    """Follows a file's bytes, SCAN_CHUNK at a time, and notes a record longer than one chunk.
+
+    A record ends at a line end outside quotes (CSV) or at any line end (JSON
+    Lines). Only full chunks are judged: a record twice as long as a chunk
+    holds a whole one, so every record longer than DuckDB's buffer is seen.
+    Wrong only on the safe side: a chunk too full of quotes counts as long.
+    """
+
+    quoted: bool
+    newline: bytes
+    in_quotes: bool = False
+    long_record: bool = False
+
+    def feed(self, chunk: bytes) -> None:
+        if not self.long_record and len(chunk) == SCAN_CHUNK and not self._ends_a_record(chunk):
+            self.long_record = True
+        if self.quoted:
+            # RFC 4180: inside quotes after an odd number of them (an escaped quote is two)
+            quotes = int(np.count_nonzero(np.frombuffer(chunk, dtype=np.uint8) == QUOTE_BYTE))
+            self.in_quotes ^= quotes % 2 == 1
+
+    def _ends_a_record(self, chunk: bytes) -> bool:
+        if not self.quoted:
+            return self.newline in chunk
+        inside, start = self.in_quotes, 0
+        for _ in range(QUOTE_STEPS):
+            quote = chunk.find(b'"', start)
+            end = len(chunk) if quote < 0 else quote
+            if not inside and chunk.find(self.newline, start, end) >= 0:
+                return True
+            if quote < 0:
+                return False
+            inside, start = not inside, quote + 1
+        return False
+
+
 def json_path(key: str) -> str:
     """A JSONPath naming one top-level key exactly (keys here only ever hold letters, _ and spaces)."""
     return '$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
@@ -149,7 +214,13 @@ def file_format_of(path: Path) -> tuple[str, bool]:
 
 def _read_head(path: Path, compressed: bool) -> bytes:
     try:
-        if path.stat().st_size == 0:
+        status = path.stat()
+        if stat.S_ISDIR(status.st_mode):
+            raise FileRefused(path, "a directory, not a file")
+        # a pipe or a device has no end to hash, and reading one may never finish
+        if not stat.S_ISREG(status.st_mode):
+            raise FileRefused(path, "not a regular file (a pipe, a device or a socket)")
+        if status.st_size == 0:
             raise FileRefused(path, "the file is empty")
         if not compressed:
             with path.open("rb") as raw:
@@ -162,11 +233,13 @@ def _read_head(path: Path, compressed: bool) -> bytes:
         raise FileRefused(path, "a directory, not a file") from None
     except PermissionError:
         raise FileRefused(path, "the file cannot be read (permission denied)") from None
-    except (gzip.BadGzipFile, EOFError, zlib.error, OSError) as error:
-        if compressed:
-            # EOFError here means the head itself is cut short: the file holds less than one block
-            raise FileRefused(path, "corrupt or truncated gzip data") from None
-        raise FileRefused(path, f"the file cannot be read ({type(error).__name__})") from None
+    except (gzip.BadGzipFile, EOFError, zlib.error):
+        # EOFError here means the head itself is cut short: the file holds less than one block
+        raise FileRefused(path, "corrupt or truncated gzip data") from None
+    except OSError as error:
+        # the system's words for the error (a symbolic link loop, an I/O error) hold no value
+        reason = os.strerror(error.errno).lower() if error.errno else type(error).__name__
+        raise FileRefused(path, f"the file cannot be read ({reason})") from None
 
 
 def _check_text(path: Path, head: bytes) -> str:
@@ -176,6 +249,28 @@ def _check_text(path: Path, head: bytes) -> str:
         raise FileRefused(path, "not UTF-8 text (UTF-16 or binary content); export it as UTF-8")
     # bad bytes inside rows are rejected row by row by DuckDB, not here
     return head.decode("utf-8", errors="ignore").removeprefix("\ufeff")
+
+
+def _line_end(text: str) -> bytes:
+    """How the first line ends: CRLF, LF, or CR alone (an old Mac file)."""
+    lf, cr = text.find("\n"), text.find("\r")
+    if cr < 0 or 0 <= lf < cr:
+        return b"\n"
+    return b"\r\n" if lf == cr + 1 else b"\r"
+
+
+def _wrong_delimiter(text: str) -> str | None:
+    """How the header is separated, when by something else than commas and then complete."""
+    for delimiter, name in OTHER_DELIMITERS.items():
+        try:
+            names = {
+                header_key(column) for column in next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+            }
+        except (csv.Error, StopIteration):
+            continue
+        if names.issuperset(REQUIRED_COLUMNS):
+            return name
+    return None
 
 
 def _match_columns(path: Path, names: list[str]) -> tuple[dict[str, list[int]], tuple[str, ...]]:
@@ -205,6 +300,15 @@ def inspect_source(path: Path) -> SourceFile:
             raise FileRefused(path, "the header row cannot be parsed as CSV") from None
         if not any(name.strip() for name in header):
             raise FileRefused(path, "no header row")
+        if not {header_key(name) for name in header}.issuperset(REQUIRED_COLUMNS):
+            # the contract says commas; guessing another delimiter could misread a comma file
+            delimiter = _wrong_delimiter(text)
+            if delimiter:
+                raise FileRefused(
+                    path, f"not comma-separated (the header is separated by {delimiter}); export it with commas"
+                )
+            if text.lstrip().startswith("{"):
+                raise FileRefused(path, "JSON Lines content in a .csv file; name it .jsonl")
         positions, unknown = _match_columns(path, header)
         doubled = sorted(name for name, found in positions.items() if len(found) > 1)
         if doubled:
@@ -219,6 +323,7 @@ def inspect_source(path: Path) -> SourceFile:
             len(header),
             {},
             unknown,
+            _line_end(text),
         )
     keys_seen: dict[str, None] = {}
     objects = 0
@@ -235,4 +340,4 @@ def inspect_source(path: Path) -> SourceFile:
     positions, unknown = _match_columns(path, list(keys_seen))
     keys = list(keys_seen)
     json_keys = {name: tuple(keys[i] for i in found) for name, found in positions.items()}
-    return SourceFile(path, file_format, compressed, {}, 0, json_keys, unknown)
+    return SourceFile(path, file_format, compressed, {}, 0, json_keys, unknown, _line_end(text))

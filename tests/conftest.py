@@ -12,13 +12,17 @@ import hashlib
 import io
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from etl.contract import KNOWN_RAW_COLUMNS
 
@@ -87,6 +91,36 @@ def run_etl(*args: object, cwd: Path | None = None, env: Mapping[str, str] | Non
     return done.returncode, done.stdout.decode("utf-8"), done.stderr.decode("utf-8")
 
 
+# `python -m etl` that writes its peak resident memory (VmHWM, in kB) to $GANGNAM_PEAK_FILE as it exits.
+# Not the child's ru_maxrss: Linux carries the parent's high-water mark over fork and exec into it.
+_MEASURED_ETL = """
+import atexit, os, runpy, sys
+
+def report():
+    with open("/proc/self/status") as status, open(os.environ["GANGNAM_PEAK_FILE"], "w") as out:
+        out.write(next(line for line in status if line.startswith("VmHWM:")).split()[1])
+
+atexit.register(report)
+runpy.run_module("etl", run_name="__main__", alter_sys=True)
+"""
+
+
+def run_etl_measured(*args: object, cwd: Path | None = None) -> tuple[int, str, str, int]:
+    """run_etl, also returning the run's peak resident memory in bytes (Linux)."""
+    with tempfile.TemporaryDirectory() as folder:
+        peak_file = Path(folder) / "peak"
+        done = subprocess.run(
+            [sys.executable, "-c", _MEASURED_ETL, *map(str, args)],
+            cwd=cwd or REPO,
+            env={**os.environ, "PYTHONPATH": str(REPO), "GANGNAM_PEAK_FILE": str(peak_file)},
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )
+        peak = int(peak_file.read_text()) * 1024
+    return done.returncode, done.stdout.decode("utf-8"), done.stderr.decode("utf-8"), peak
+
+
 def store_rows(db: Path) -> list[tuple[str, str, str, str, str, int]]:
     """visit_counts read through a read-only connection, sorted, dates as ISO text."""
     with duckdb.connect(str(db), read_only=True) as con:
@@ -125,3 +159,34 @@ def sha256_of(path: Path) -> str:
 def folder_snapshot(folder: Path) -> dict[str, str]:
     """Every file under a folder -> its sha256, to show that nothing changed."""
     return {str(path.relative_to(folder)): sha256_of(path) for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+# -- a store holding one batch, for tests that load bad input into it ------------------------------
+
+# The CLI's last line: files loaded, skipped, refused; rows loaded, rejected.
+SUMMARY = re.compile(
+    r"^(\d+) file\(s\) loaded, (\d+) skipped, (\d+) refused; ([\d,]+) rows loaded, ([\d,]+) rejected in [\d.]+ s$"
+)
+FIRST_BATCH = [("2025-01-02", "coupon", "KR", "female", "20-29", 2)]
+
+
+@pytest.fixture(scope="module")
+def first_store(tmp_path_factory) -> Path:
+    """A store folder holding one loaded batch, built once and copied by each test."""
+    folder = tmp_path_factory.mktemp("first_store")
+    rows = [
+        raw_row(submitted_at="2025-01-02T10:00:00+09:00", gender="F", date_of_birth="2000-01-01", residing_country="KR")
+    ] * 2
+    raw = write_csv(folder / "raw", rows, name="first.csv")
+    code, _, err = run_etl("load", raw, "--db", folder / "store" / "visitors.duckdb", cwd=folder)
+    assert (code, err) == (0, "")
+    return folder / "store"
+
+
+@pytest.fixture
+def store(first_store, tmp_path) -> Path:
+    """A fresh copy of the one-batch store; returns the store file."""
+    shutil.copytree(first_store, tmp_path / "store")
+    db = tmp_path / "store" / "visitors.duckdb"
+    assert store_rows(db) == FIRST_BATCH
+    return db
