@@ -9,16 +9,13 @@ run with `-s` to see the figures (docs/reliability.md).
 
 from __future__ import annotations
 
-import os
 import statistics
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
 from pathlib import Path
 
-from conftest import LONG, REPO, raw_row, write_csv
+from conftest import LONG, raw_row, run_etl, write_csv
 
 from dashboard.store import current_version, query
 from etl.contract import FEATURES
@@ -41,16 +38,8 @@ def load_file(folder: Path, number: int) -> tuple[Path, Counter]:
 
 
 def etl_load(raw: Path, db: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "etl", "load", str(raw), "--db", str(db), "--wait", "60"],
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
+    code, _, err = run_etl("load", raw, "--db", db, "--wait", "60")
+    assert code == 0, err
 
 
 def breakdown(db: Path) -> tuple[tuple[str, int], ...]:

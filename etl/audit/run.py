@@ -25,12 +25,16 @@ from etl.contract import TIMEZONE, export_log_path
 DUCKDB_MAGIC = b"DUCK"  # bytes 8-11 of every DuckDB database file
 
 
-def file_hash(path: Path) -> FileHash:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 22):
-            digest.update(chunk)
-    return FileHash(str(path), digest.hexdigest(), path.stat().st_size)
+def read_store_files(db: Path) -> dict[Path, bytes]:
+    """The store file and its WAL (when there is one), read once: hashed for the report and scanned."""
+    try:
+        return {path: path.read_bytes() for path in (db, Path(f"{db}.wal")) if path.is_file()}
+    except OSError as error:
+        raise CannotAudit(f"{db}: cannot be read ({error.strerror})") from None
+
+
+def file_hash(path: Path, data: bytes) -> FileHash:
+    return FileHash(str(path), hashlib.sha256(data).hexdigest(), len(data))
 
 
 def open_store(db: Path) -> duckdb.DuckDBPyConnection:
@@ -65,19 +69,18 @@ def run_audit(
     thresholds = thresholds or load_thresholds()
     if exports is not None and not Path(exports).is_dir():
         raise CannotAudit(f"{exports}: not a folder")
-    # hashed before DuckDB opens the file, so that the report names exactly the bytes checked
-    store_hash = file_hash(db) if db.is_file() else None
-    wal = Path(f"{db}.wal")
-    wal_hash = file_hash(wal) if wal.is_file() else None
+    # read before DuckDB opens the file: the report names, and the byte scan reads, exactly these bytes
+    files = read_store_files(db)
+    hashes = [file_hash(path, data) for path, data in files.items()]
     con = open_store(db)
     try:
         checks = [
             check_schema(con),
             check_domains(con, thresholds),
             check_values(con),
-            check_bytes(con, db),
+            check_bytes(con, db, files),
             check_risk(con, thresholds),
-            check_under_14(con, db),
+            check_under_14(con, files),
         ]
     except duckdb.Error as error:
         raise CannotAudit(f"{db}: the store could not be read ({type(error).__name__})") from None
@@ -87,8 +90,8 @@ def run_audit(
     checks.append(export_check)
     return AuditReport(
         when=datetime.now(ZoneInfo(TIMEZONE)),
-        store=store_hash,
-        wal=wal_hash,
+        store=hashes[0],
+        wal=hashes[1] if len(hashes) > 1 else None,
         thresholds=thresholds,
         checks=checks,
         exports=export_hashes,

@@ -277,15 +277,11 @@ def describe(match: Match) -> str:
     return text
 
 
-def store_files(db: Path) -> list[Path]:
-    return [path for path in (db, Path(f"{db}.wal")) if path.is_file()]
-
-
-def check_bytes(con: duckdb.DuckDBPyConnection, db: Path) -> Check:
+def check_bytes(con: duckdb.DuckDBPyConnection, db: Path, files: dict[Path, bytes]) -> Check:
+    """`files`: the store file and its WAL, as read (and hashed) once before DuckDB opened them."""
     check = Check(4, "bytes", "Byte scan of the store file and its WAL")
     scanned = 0
-    for path in store_files(db):
-        data = path.read_bytes()
+    for path, data in files.items():
         scanned += len(data)
         for match in scan_bytes(data, BYTE_KINDS):
             check.fail(f"{path.name} byte {match.start:,}", describe(match))
@@ -299,9 +295,9 @@ def check_bytes(con: duckdb.DuckDBPyConnection, db: Path) -> Check:
             f"{free_blocks * block_size:,} bytes left by something deleted (the ETL writes a new file whole and "
             "leaves none): data of a dropped table may remain. Rebuild the store from its batches.",
         )
-    check.figures = {"bytes scanned": scanned, "files": len(store_files(db)), "free blocks": free_blocks}
+    check.figures = {"bytes scanned": scanned, "files": len(files), "free blocks": free_blocks}
     check.summary = (
-        f"no identifier in {scanned:,} bytes ({', '.join(p.name for p in store_files(db))}); no free block"
+        f"no identifier in {scanned:,} bytes ({', '.join(p.name for p in files)}); no free block"
         if check.passed
         else f"{len(check.findings)} finding(s) in the bytes"
     )
@@ -373,7 +369,7 @@ def _splits_under_14(label: str) -> bool:
     return band is not None and label != UNDER_14_GROUP and int(band[1]) < 14
 
 
-def check_under_14(con: duckdb.DuckDBPyConnection, db: Path) -> Check:
+def check_under_14(con: duckdb.DuckDBPyConnection, files: dict[Path, bytes]) -> Check:
     check = Check(6, "under_14", "Under-14s: no guardian field, the 0-13 band whole")
     for table, columns in _columns(con).items():
         for name in (table, *columns):
@@ -384,8 +380,8 @@ def check_under_14(con: duckdb.DuckDBPyConnection, db: Path) -> Check:
             check.fail(f"{shown_name(table)}.{shown_name(column)} row {first}", "a value that names a guardian")
         if column == "age_group" and _splits_under_14(value):
             check.fail(f"{table}.age_group row {first} ({rows:,} rows)", f"the band {value} splits 0-13")
-    for path in store_files(db):
-        hits = sum(1 for _ in _ascii_word(path.read_bytes(), b"guardian"))
+    for path, data in files.items():
+        hits = sum(1 for _ in _ascii_word(data, b"guardian"))
         if hits:
             check.fail(f"{path.name}", f"the word 'guardian' appears {hits} time(s) in the bytes")
     under = 0
