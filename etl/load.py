@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import gzip
 import os
+import resource
 import threading
 import time
 import zlib
@@ -32,10 +33,12 @@ from etl.lookups import KEY_MACRO_SQL, lookup_tables
 from etl.publish import NewBatch, read_batches, rebuild, store_lock
 from etl.sources import (
     CSV_ERROR_REASONS,
+    DIAGNOSED_ROWS,
     LINE_TOO_LONG_ERROR,
     OTHER_CSV_ERROR,
     SCAN_CHUNK,
     SourceFile,
+    first_malformed_row,
     inspect_source,
 )
 
@@ -45,6 +48,15 @@ REJECTS_HEADER = ("file", "row", "reason")
 
 # progress(bytes_done, bytes_total) while a file is read
 Progress = Callable[[int, int], None]
+
+# DuckDB's reader keeps about 3 KB, until the read ends, for each field missing from or surplus to a
+# row and for each row that is not UTF-8: a small file of such rows can take gigabytes. A valid export
+# never comes near this much memory beyond what the process held before the read (20M rows: 0.7 GB).
+READ_MEMORY_ENV = "GANGNAM_ETL_READ_MEMORY_MB"
+DEFAULT_READ_MEMORY_MB = 1024
+# Once over it, the address space left to DuckDB, so that its next allocation fails: inside some reads
+# it does not honour an interrupt. Python's own small allocations fit in it.
+STOP_MARGIN = 256 << 20
 
 
 @cache
@@ -154,13 +166,69 @@ class ReadStopped(Exception):
     """A parallel read interrupted because a record too long for it was seen."""
 
 
+class ReadTooCostly(FileRefused):
+    """A read stopped because DuckDB's reader went over the memory budget (see READ_MEMORY_ENV)."""
+
+
+def read_memory_budget() -> int:
+    """Bytes a read may add to the process's resident memory; the operator may raise it."""
+    text = os.environ.get(READ_MEMORY_ENV, "").strip()
+    try:
+        megabytes = int(text) if text else DEFAULT_READ_MEMORY_MB
+    except ValueError:
+        raise EtlError(f"{READ_MEMORY_ENV} must be a whole number of megabytes") from None
+    if megabytes <= 0:
+        raise EtlError(f"{READ_MEMORY_ENV} must be a whole number of megabytes") from None
+    return megabytes << 20
+
+
+def process_memory() -> tuple[int, int] | None:
+    """(address space, resident memory) of this process in bytes; None where /proc is missing."""
+    try:
+        fields = Path("/proc/self/statm").read_text().split()
+    except OSError:
+        return None
+    page = os.sysconf("SC_PAGE_SIZE")
+    return int(fields[0]) * page, int(fields[1]) * page
+
+
+@dataclass(frozen=True)
+class MemoryGuard:
+    """What a read may cost: resident memory at its start plus the budget."""
+
+    baseline: int
+    budget: int
+
+    @classmethod
+    def start(cls) -> MemoryGuard:
+        memory = process_memory()
+        return cls(memory[1] if memory else 0, read_memory_budget())
+
+    def exceeded(self) -> int | None:
+        """The address space in use once resident memory is over the budget, else None."""
+        memory = process_memory()
+        if memory is None or memory[1] - self.baseline <= self.budget:
+            return None
+        return memory[0]
+
+
 def _run_watched(
-    con: duckdb.DuckDBPyConnection, query: str, total: int, progress: Progress | None, stop: threading.Event | None
+    con: duckdb.DuckDBPyConnection,
+    query: str,
+    guard: MemoryGuard,
+    *,
+    total: int = 0,
+    progress: Progress | None = None,
+    stop: threading.Event | None = None,
 ) -> None:
-    """Run a query, reporting DuckDB's progress as bytes of the file read; interrupt it once `stop` is set."""
-    if progress is None and stop is None:
-        con.execute(query)
-        return
+    """Run a statement that reads a raw file, within the memory guard.
+
+    Reports DuckDB's progress as bytes of the file read, and interrupts the
+    statement once `stop` is set (ReadStopped). Over the guard's budget, it
+    interrupts it and caps the process's address space until it ends, so
+    that DuckDB's next allocation fails (ReadTooCostly carries no path; the
+    caller refuses the file).
+    """
     if progress is not None:
         # DuckDB tracks progress only with its progress bar on; it must not print it itself
         con.execute("set enable_progress_bar = true")
@@ -173,23 +241,57 @@ def _run_watched(
         except BaseException as error:  # handed to the caller's thread below
             failure.append(error)
 
-    stopped = False
+    stopped = over_budget = False
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
     worker = threading.Thread(target=work, daemon=True)
     worker.start()
-    while worker.is_alive():
-        worker.join(0.1)
-        if not stopped and stop is not None and stop.is_set():
+    try:
+        while worker.is_alive():
+            try:
+                worker.join(0.1)
+                if over_budget:
+                    continue  # nothing to do but wait for DuckDB to fail
+                if not stopped and stop is not None and stop.is_set():
+                    con.interrupt()
+                    stopped = True
+                address_space = guard.exceeded()
+                if address_space is not None:
+                    over_budget = True
+                    con.interrupt()
+                    limits = [limit for limit in (soft, hard) if limit != resource.RLIM_INFINITY]
+                    resource.setrlimit(resource.RLIMIT_AS, (min([address_space + STOP_MARGIN, *limits]), hard))
+                    continue
+                percent = con.query_progress() if progress is not None else None
+                if percent and percent > 0:
+                    progress(int(total * min(percent, 100.0) / 100), total)
+            except MemoryError:
+                if not over_budget:
+                    raise
+    finally:
+        if worker.is_alive():  # an error here: the connection stays busy until DuckDB stops
             con.interrupt()
-            stopped = True
-        percent = con.query_progress() if progress is not None else None
-        if percent and percent > 0:
-            progress(int(total * min(percent, 100.0) / 100), total)
+            worker.join()
+        if over_budget:
+            resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+    if over_budget:
+        raise ReadTooCostly("", "")
     if progress is not None:
         progress(total, total)
     if stopped:
         raise ReadStopped
     if failure:
         raise failure[0]
+
+
+def _too_costly(source: SourceFile, guard: MemoryGuard) -> FileRefused:
+    found = first_malformed_row(source)
+    where = f"the first is row {found[0]} ({found[1]})" if found else f"none is among the first {DIAGNOSED_ROWS:,} rows"
+    return ReadTooCostly(
+        source.path,
+        f"too many malformed rows to read within {guard.budget >> 20:,} MB of memory (DuckDB keeps about "
+        f"3 KB for each field missing from or surplus to a row, and for each row that is not UTF-8); {where}; "
+        f"no row of it was loaded ({READ_MEMORY_ENV} sets the limit)",
+    )
 
 
 def stage(
@@ -210,10 +312,11 @@ def stage(
     once `stop` is set.
     """
     con = staging_connection()
+    guard = MemoryGuard.start()
     try:
         sniff = True
         try:
-            con.execute(f"create temp view raw_source as {source.relation_sql(parallel=parallel)}")
+            _run_watched(con, f"create temp view raw_source as {source.relation_sql(parallel=parallel)}", guard)
         except duckdb.Error:
             # the sniffer gives up on a broken file: read it as pinned, to say exactly what is wrong
             sniff = False
@@ -222,7 +325,12 @@ def stage(
                 con.execute(f"create temp view raw_source as {source.relation_sql(sniff=False, parallel=parallel)}")
             con.execute(f"create temp view staged as {sql('staging')}")
             _run_watched(
-                con, f"create temp table file_counts as {sql('counts')}", source.path.stat().st_size, progress, stop
+                con,
+                f"create temp table file_counts as {sql('counts')}",
+                guard,
+                total=source.path.stat().st_size,
+                progress=progress,
+                stop=stop,
             )
         except duckdb.Error as error:
             raise FileRefused(source.path, describe_duckdb_failure(error)) from None
@@ -270,14 +378,18 @@ def stage(
             if con.execute("select count(*) from file_counts where reject_reason is not null").fetchall()[0][0]:
                 numbered = source.relation_sql(numbered=True, sniff=sniff, parallel=parallel)
                 con.execute(f"create or replace temp view raw_source as {numbered}")
-                con.execute(
+                _run_watched(
+                    con,
                     "create temp table query_rejects as "
-                    "select row_no, reject_reason as reason from staged where reject_reason is not null"
+                    "select row_no, reject_reason as reason from staged where reject_reason is not null",
+                    guard,
                 )
             else:
                 con.execute("create temp table query_rejects (row_no bigint, reason varchar)")
             rejects = con.sql(sql("reject_rows"), params=[OTHER_CSV_ERROR]).to_arrow_table()
         return Staged(counts, rejected, rejects, int(rows_read))
+    except ReadTooCostly:
+        raise _too_costly(source, guard) from None
     finally:
         con.close()
 
@@ -369,6 +481,8 @@ def load(
                     staged = stage(source, progress, number_rejects=number_rejects, stop=long_record)
                 except ReadStopped:
                     pass
+                except ReadTooCostly:
+                    raise  # the hash is not needed, and may have run short of memory itself
                 except FileRefused:
                     # a record too long for the parallel read may be what broke it
                     if not scanning.result().long_record:

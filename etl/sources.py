@@ -341,3 +341,44 @@ def inspect_source(path: Path) -> SourceFile:
     keys = list(keys_seen)
     json_keys = {name: tuple(keys[i] for i in found) for name, found in positions.items()}
     return SourceFile(path, file_format, compressed, {}, 0, json_keys, unknown, _line_end(text))
+
+
+# A raw file's bytes that are not UTF-8, as Python decodes them with surrogateescape
+_UNDECODABLE = re.compile("[\udc80-\udcff]")
+DIAGNOSED_ROWS = 100_000
+
+
+def first_malformed_row(source: SourceFile) -> tuple[int, str] | None:
+    """The first data row, among the first DIAGNOSED_ROWS, that DuckDB's reader would reject, and why.
+
+    Only to point at a row in the message for a file refused as too costly to
+    read (see etl.load): Python's csv module reads as DuckDB does closely
+    enough to name a row, not to count rows. Numbers count blank lines, as
+    DuckDB's do; only a row number and a reason come out.
+    """
+    opener = gzip.open if source.compressed else open
+    with opener(source.path, "rb") as raw:
+        text = io.TextIOWrapper(raw, encoding="utf-8", errors="surrogateescape", newline="")
+        if source.file_format == "jsonl":
+            # a line that is not JSON is rejected by the query, cheaply; only its text can cost the reader
+            for number, line in enumerate(text, 1):
+                if number > DIAGNOSED_ROWS:
+                    break
+                if _UNDECODABLE.search(line):
+                    return number, "invalid_encoding"
+            return None
+        rows = csv.reader(text, strict=True)
+        number = 0
+        try:
+            next(rows)  # the header
+            for number in range(1, DIAGNOSED_ROWS + 1):
+                row = next(rows)
+                if any(_UNDECODABLE.search(value) for value in row):
+                    return number, "invalid_encoding"
+                if row and len(row) != source.csv_width:
+                    return number, "wrong_field_count"
+        except StopIteration:
+            return None
+        except csv.Error:
+            return (number, OTHER_CSV_ERROR) if number else None
+    return None

@@ -105,14 +105,16 @@ runpy.run_module("etl", run_name="__main__", alter_sys=True)
 """
 
 
-def run_etl_measured(*args: object, cwd: Path | None = None) -> tuple[int, str, str, int]:
-    """run_etl, also returning the run's peak resident memory in bytes (Linux)."""
+def run_etl_measured(
+    *args: object, cwd: Path | None = None, env: Mapping[str, str] | None = None
+) -> tuple[int, str, str, int]:
+    """run_etl, also returning the run's peak resident memory in bytes (Linux); `env` adds variables."""
     with tempfile.TemporaryDirectory() as folder:
         peak_file = Path(folder) / "peak"
         done = subprocess.run(
             [sys.executable, "-c", _MEASURED_ETL, *map(str, args)],
             cwd=cwd or REPO,
-            env={**os.environ, "PYTHONPATH": str(REPO), "GANGNAM_PEAK_FILE": str(peak_file)},
+            env={**os.environ, **(env or {}), "PYTHONPATH": str(REPO), "GANGNAM_PEAK_FILE": str(peak_file)},
             capture_output=True,
             timeout=120,
             check=False,

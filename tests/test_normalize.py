@@ -226,6 +226,11 @@ def test_every_known_country_spelling_reaches_its_code_through_sql(staging, tmp_
         ("2025-03-04", "2025-03-04"),
         ("2000-01-01T00:00:00+09:00", "2000-01-01"),  # the first day accepted
         ("1999-12-31T15:00:00Z", "2000-01-01"),
+        # the widest offsets in use: Kiribati's +14:00 and Baker Island's -12:00
+        ("2025-03-31T00:30:00+14:00", "2025-03-30"),  # 10:30 UTC on 30 March, 19:30 in Seoul
+        ("2025-03-31T23:30:00-12:00", "2025-04-01"),  # 11:30 UTC on 1 April, 20:30 in Seoul
+        ("2025-03-31T23:30:00+0545", "2025-04-01"),  # Nepal: 17:45 UTC
+        ("2025-03-31T23:30:00-0930", "2025-04-01"),
     ],
 )
 def test_submission_day_is_the_korea_calendar_day(staging, tmp_path, submitted_at, event_date):
@@ -247,6 +252,12 @@ def test_submission_day_is_the_korea_calendar_day(staging, tmp_path, submitted_a
         ("1999-12-31T23:59:59+09:00", "submitted_at_out_of_range"),
         ("1970-01-01T00:00:00Z", "submitted_at_out_of_range"),
         ("2999-01-01T00:00:00+09:00", "submitted_at_out_of_range"),
+        # no place keeps these offsets: a corrupt value, which DuckDB would read as a time a day off
+        ("2025-03-04T14:22:05+25:00", "bad_submitted_at"),
+        ("2025-03-04T14:22:05+14:01", "bad_submitted_at"),
+        ("2025-03-04T14:22:05-12:30", "bad_submitted_at"),
+        ("2025-03-04T14:22:05-99", "bad_submitted_at"),
+        (" 2025-03-04T14:22:05+2500 ", "bad_submitted_at"),
     ],
 )
 def test_unparseable_timestamp_is_rejected(staging, tmp_path, submitted_at, reason):
@@ -298,6 +309,10 @@ ON_15_JUNE_2025 = "2025-06-15T12:00:00+09:00"
         ("1990-02-30", "unknown"),
         ("1990-13-01", "unknown"),
         ("ZQDOB001XK", "unknown"),
+        ("infinity", "unknown"),  # DuckDB's strptime reads these three words as 1900-01-01
+        ("-infinity", "unknown"),
+        (" epoch ", "unknown"),
+        ("1900.01.01", "70+"),
     ],
 )
 def test_age_group_on_the_submission_date(staging, tmp_path, date_of_birth, age_group):

@@ -26,18 +26,19 @@ typed as (
         keyed.parse_error,
         keyed.submitted_at,
         keyed.feature_key is not null as has_feature,
-        -- the session TimeZone is contract.TIMEZONE: a value without offset is
-        -- read as Korea time, and the cast to date gives the Korea calendar date
-        -- the plain cast first: trimming and the other formats cost time, and only the few
+        -- the session TimeZone is contract.TIMEZONE: a value without offset is read as Korea time.
+        -- The plain cast first: trimming and the other formats cost time, and only the few
         -- values the cast refuses need them (coalesce reaches its second part for those alone)
         coalesce(
             try_cast(keyed.submitted_at as timestamptz),
             try_cast(trim(keyed.submitted_at, E' \t\r\n') as timestamptz)
-        )::date as event_date,
-        coalesce(
+        ) as submitted,
+        -- strptime reads the words 'infinity', '-infinity' and 'epoch' as 1900-01-01: that date
+        -- counts only when written
+        nullif(coalesce(
             try_strptime(keyed.date_of_birth, '%Y-%m-%d'),
             try_strptime(trim(keyed.date_of_birth, E' \t\r\n'), ['%Y-%m-%d', '%Y.%m.%d', '%Y/%m/%d'])
-        )::date as birth_date,
+        ), case when not contains(keyed.date_of_birth, '1900') then timestamp '1900-01-01' end)::date as birth_date,
         feature_lookup.code as feature,
         coalesce(gender_lookup.code, 'unknown') as gender,
         coalesce(country_lookup.code, 'unknown') as country
@@ -50,11 +51,19 @@ typed as (
 aged as (
     select
         typed.*,
+        typed.submitted::date as event_date,  -- the Korea calendar date
+        -- the writer's UTC offset in seconds: the time on its clock (a cast to timestamp drops the
+        -- offset) less the instant; the site's own offset needs no check. Here, not in `typed`: a
+        -- second trim of the same value in one select is computed once for every row, not lazily
+        case when not ends_with(typed.submitted_at, '+09:00') then epoch(coalesce(
+            try_cast(typed.submitted_at as timestamp),
+            try_cast(trim(typed.submitted_at, E' \t\r\n') as timestamp)
+        )) - epoch(typed.submitted) end as utc_offset,
         case
             -- whole years on the submission date; a birthday later in the year has not come yet
-            when typed.birth_date between load_params.earliest_birth_date and typed.event_date
-                then year(typed.event_date) - year(typed.birth_date)
-                    - (month(typed.event_date) * 100 + day(typed.event_date)
+            when typed.birth_date between load_params.earliest_birth_date and typed.submitted::date
+                then year(typed.submitted::date) - year(typed.birth_date)
+                    - (month(typed.submitted::date) * 100 + day(typed.submitted::date)
                         < month(typed.birth_date) * 100 + day(typed.birth_date))::int
         end as age
     from typed
@@ -76,6 +85,8 @@ staged as (
             when aged.event_date is null then 'bad_submitted_at'
             when aged.event_date not between load_params.earliest_event_date and load_params.latest_event_date
                 then 'submitted_at_out_of_range'
+            -- UTC offsets run from -12:00 to +14:00; DuckDB takes any, and +25:00 moves the date
+            when aged.utc_offset not between -12 * 3600 and 14 * 3600 then 'bad_submitted_at'
             when not aged.has_feature then 'missing_feature'
             when aged.feature is null then 'unknown_feature'
         end as reject_reason
