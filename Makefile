@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DB := data/visitors.duckdb
 RAW_DIR := data/raw
-DEMO_ROWS ?= 200000
+DEMO_ROWS ?= 300000
 
 .PHONY: run test install browser lint demo-data load clean
 
