@@ -166,20 +166,20 @@ class ReadStopped(Exception):
     """A parallel read interrupted because a record too long for it was seen."""
 
 
+class OverBudget(Exception):
+    """A read stopped because DuckDB's reader went over the memory guard's budget."""
+
+
 class ReadTooCostly(FileRefused):
-    """A read stopped because DuckDB's reader went over the memory budget (see READ_MEMORY_ENV)."""
+    """A file refused because reading it went over the memory budget (see READ_MEMORY_ENV)."""
 
 
 def read_memory_budget() -> int:
     """Bytes a read may add to the process's resident memory; the operator may raise it."""
-    text = os.environ.get(READ_MEMORY_ENV, "").strip()
-    try:
-        megabytes = int(text) if text else DEFAULT_READ_MEMORY_MB
-    except ValueError:
-        raise EtlError(f"{READ_MEMORY_ENV} must be a whole number of megabytes") from None
-    if megabytes <= 0:
-        raise EtlError(f"{READ_MEMORY_ENV} must be a whole number of megabytes") from None
-    return megabytes << 20
+    text = os.environ.get(READ_MEMORY_ENV, "").strip() or str(DEFAULT_READ_MEMORY_MB)
+    if not text.isdecimal() or int(text) == 0:
+        raise EtlError(f"{READ_MEMORY_ENV} must be a whole number of megabytes")
+    return int(text) << 20
 
 
 def process_memory() -> tuple[int, int] | None:
@@ -226,8 +226,8 @@ def _run_watched(
     Reports DuckDB's progress as bytes of the file read, and interrupts the
     statement once `stop` is set (ReadStopped). Over the guard's budget, it
     interrupts it and caps the process's address space until it ends, so
-    that DuckDB's next allocation fails (ReadTooCostly carries no path; the
-    caller refuses the file).
+    that DuckDB's next allocation fails (OverBudget; the caller refuses the
+    file).
     """
     if progress is not None:
         # DuckDB tracks progress only with its progress bar on; it must not print it itself
@@ -274,7 +274,7 @@ def _run_watched(
         if over_budget:
             resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
     if over_budget:
-        raise ReadTooCostly("", "")
+        raise OverBudget
     if progress is not None:
         progress(total, total)
     if stopped:
@@ -283,7 +283,7 @@ def _run_watched(
         raise failure[0]
 
 
-def _too_costly(source: SourceFile, guard: MemoryGuard) -> FileRefused:
+def _too_costly(source: SourceFile, guard: MemoryGuard) -> ReadTooCostly:
     found = first_malformed_row(source)
     where = f"the first is row {found[0]} ({found[1]})" if found else f"none is among the first {DIAGNOSED_ROWS:,} rows"
     return ReadTooCostly(
@@ -388,7 +388,7 @@ def stage(
                 con.execute("create temp table query_rejects (row_no bigint, reason varchar)")
             rejects = con.sql(sql("reject_rows"), params=[OTHER_CSV_ERROR]).to_arrow_table()
         return Staged(counts, rejected, rejects, int(rows_read))
-    except ReadTooCostly:
+    except OverBudget:
         raise _too_costly(source, guard) from None
     finally:
         con.close()
