@@ -23,6 +23,7 @@ from etl.contract import KNOWN_RAW_COLUMNS, REQUIRED_COLUMNS, SOURCE_COLUMNS
 from etl.errors import FileRefused
 
 HEAD_BYTES = 1 << 20  # enough for any sane header, and a sample of JSON lines
+CP949_MIN_BYTES = 8  # bytes that are not UTF-8 before a file is judged CP949 (4 Hangul syllables)
 JSON_SAMPLE_LINES = 1000
 # JSON Lines are read as single-column text: no valid JSON line holds this
 # raw control character, so it can never split a line into fields.
@@ -242,11 +243,34 @@ def _read_head(path: Path, compressed: bool) -> bytes:
         raise FileRefused(path, f"the file cannot be read ({reason})") from None
 
 
+def reads_as_cp949(head: bytes) -> bool:
+    """Text in CP949 (EUC-KR), as Korean Excel saves a CSV: mostly bytes that are not UTF-8, and Hangul in CP949.
+
+    A UTF-8 file with a few damaged rows has valid UTF-8 beside its bad bytes; its rows are rejected one by one.
+    """
+    text = head.decode("utf-8", errors="surrogateescape")
+    not_utf8 = sum(1 for char in text if "\udc80" <= char <= "\udcff")
+    utf8 = sum(1 for char in text if char > "\x7f" and not "\udc80" <= char <= "\udcff")
+    if not_utf8 < CP949_MIN_BYTES or not_utf8 < 2 * utf8:
+        return False
+    # the head may end inside a character
+    whole_lines = head[: head.rfind(b"\n") + 1] or head
+    try:
+        korean = whole_lines.decode("cp949")
+    except UnicodeDecodeError:
+        return False
+    return sum(1 for char in korean if "\uac00" <= char <= "\ud7a3") >= CP949_MIN_BYTES // 2
+
+
 def _check_text(path: Path, head: bytes) -> str:
     if not head:
         raise FileRefused(path, "the file is empty")
     if head.startswith((b"\xff\xfe", b"\xfe\xff")) or head[:200].count(b"\x00") > 2:
         raise FileRefused(path, "not UTF-8 text (UTF-16 or binary content); export it as UTF-8")
+    if reads_as_cp949(head):
+        raise FileRefused(
+            path, "not UTF-8 text: it reads as CP949 (EUC-KR), as Korean Excel saves a CSV; save it as 'CSV UTF-8'"
+        )
     # bad bytes inside rows are rejected row by row by DuckDB, not here
     return head.decode("utf-8", errors="ignore").removeprefix("\ufeff")
 

@@ -30,7 +30,7 @@ from conftest import (
 from test_hostile_input import BROKEN_STRUCTURE, Marks, stray_crlf
 
 from etl.load import load
-from etl.sources import SCAN_CHUNK, RecordScan
+from etl.sources import SCAN_CHUNK, RecordScan, reads_as_cp949
 
 
 def test_one_refused_file_does_not_stop_the_others(store, tmp_path):
@@ -184,3 +184,27 @@ def test_a_record_longer_than_duckdbs_buffer_is_rejected_not_lost(tmp_path, name
         {"line_too_long": 2},
     )
     assert read_rejects(rejects) == [REJECTS_HEADER, [name, "2", "line_too_long"], [name, "4", "line_too_long"]]
+
+
+CP949_HEADER = b"submitted_at,feature,gender,name\n"
+
+
+@pytest.mark.parametrize(
+    ("head", "cp949"),
+    [
+        (CP949_HEADER + "2025-03-04,쿠폰,여성,김민지\n".encode("cp949") * 20, True),
+        (CP949_HEADER + "2025-03-04,쿠폰,여성,김민지\n".encode("cp949"), True),
+        # UTF-8 with Hangul and a damaged row: the row is rejected, the file is not refused
+        (CP949_HEADER + "2025-03-04,쿠폰,여성,김민지\n".encode() * 20 + b"2025-03-04,\xff\xfe,F,x\n", False),
+        (
+            CP949_HEADER + "2025-03-04,쿠폰,여성,김민지\n".encode() * 20 + "2025-03-04,쿠폰,여성,x\n".encode("cp949"),
+            False,
+        ),
+        (CP949_HEADER + "2025-03-04,coupon,féminin,Zoé\n".encode("latin-1") * 20, False),
+        (CP949_HEADER + "2025-03-04,coupon,F,x\n".encode("cp949") * 20, False),  # ASCII is both
+        (CP949_HEADER + "2025-03-04,쿠폰,F,x\n".encode("cp949")[:-4], False),  # too little to judge
+    ],
+    ids=["cp949", "cp949-one-row", "utf8-damaged", "utf8-one-cp949-row", "latin1", "ascii", "two-syllables"],
+)
+def test_a_cp949_file_is_told_from_damaged_utf8(head, cp949):
+    assert reads_as_cp949(head) is cp949
