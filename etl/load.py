@@ -301,6 +301,7 @@ def stage(
     number_rejects: bool = False,
     parallel: bool = True,
     stop: threading.Event | None = None,
+    padded: bool = False,
 ) -> Staged:
     """Read one raw file in memory and reduce it to counts by cell and counts of rejects by reason.
 
@@ -309,20 +310,25 @@ def stage(
     reading in parallel), so it is done only when asked for and needed.
     Without `parallel`, DuckDB reads the file in one thread (for a file with
     a record longer than its read buffer); a parallel read stops (ReadStopped)
-    once `stop` is set.
+    once `stop` is set. A CSV read that goes over the memory guard (rows of
+    the wrong width by the hundred thousand) is done again `padded` (see
+    SourceFile.relation_sql); a read that still does is refused.
     """
     con = staging_connection()
     guard = MemoryGuard.start()
     try:
         sniff = True
         try:
-            _run_watched(con, f"create temp view raw_source as {source.relation_sql(parallel=parallel)}", guard)
+            _run_watched(
+                con, f"create temp view raw_source as {source.relation_sql(parallel=parallel, padded=padded)}", guard
+            )
         except duckdb.Error:
             # the sniffer gives up on a broken file: read it as pinned, to say exactly what is wrong
             sniff = False
         try:
             if not sniff:
-                con.execute(f"create temp view raw_source as {source.relation_sql(sniff=False, parallel=parallel)}")
+                pinned = source.relation_sql(sniff=False, parallel=parallel, padded=padded)
+                con.execute(f"create temp view raw_source as {pinned}")
             con.execute(f"create temp view staged as {sql('staging')}")
             _run_watched(
                 con,
@@ -376,7 +382,7 @@ def stage(
         rejects = None
         if number_rejects:
             if con.execute("select count(*) from file_counts where reject_reason is not null").fetchall()[0][0]:
-                numbered = source.relation_sql(numbered=True, sniff=sniff, parallel=parallel)
+                numbered = source.relation_sql(numbered=True, sniff=sniff, parallel=parallel, padded=padded)
                 con.execute(f"create or replace temp view raw_source as {numbered}")
                 _run_watched(
                     con,
@@ -389,9 +395,11 @@ def stage(
             rejects = con.sql(sql("reject_rows"), params=[OTHER_CSV_ERROR]).to_arrow_table()
         return Staged(counts, rejected, rejects, int(rows_read))
     except OverBudget:
-        raise _too_costly(source, guard) from None
+        if source.file_format != "csv" or padded:
+            raise _too_costly(source, guard) from None
     finally:
         con.close()
+    return stage(source, progress, number_rejects=number_rejects, parallel=False, padded=True)
 
 
 def _destroy(path: Path) -> None:

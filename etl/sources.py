@@ -57,6 +57,9 @@ QUOTE_BYTE = ord('"')
 OTHER_DELIMITERS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
 
 SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+# What a padded read (SourceFile.relation_sql) takes for null: a text no export holds, so an empty
+# field is '' and only a padded one is null.
+PADDING_NULL = "<gangnam-padded-no-field>"
 # Only plain machine-style column names are printed: a header row may hold a person's data
 # (a name or an address), and a spaced or non-ASCII "header" cannot be told from one.
 _PRINTABLE_HEADER = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]{0,39}")
@@ -107,7 +110,9 @@ class SourceFile:
         """A watch for records too long for DuckDB's parallel reader, fed with the file's (unzipped) bytes."""
         return RecordScan(quoted=self.file_format == "csv", newline=self.line_end)
 
-    def relation_sql(self, *, numbered: bool = False, sniff: bool = True, parallel: bool = True) -> str:
+    def relation_sql(
+        self, *, numbered: bool = False, sniff: bool = True, parallel: bool = True, padded: bool = False
+    ) -> str:
         """SQL for the view `raw_source`: row_no, parse_error and the allowlisted columns as text.
 
         Only allowlisted columns are selected; DuckDB skips parsing the rest.
@@ -120,24 +125,39 @@ class SourceFile:
         than on the lookups (slower, and memory grows with the file). Without
         `parallel`, one thread reads the file: slower, but right about records
         longer than DuckDB's read buffer (see SCAN_CHUNK).
+
+        `padded` (CSV, one thread) is for a file with too many rows of the
+        wrong width for DuckDB's rejects table (see etl.load.OverBudget): a
+        short row is padded with nulls and one more column catches a surplus
+        field, so the row reaches the query, which rejects it as
+        wrong_field_count; an empty field is read as '' so that a padded null
+        stands out. Only rows two or more fields too wide still cost the reader.
         """
         rejects_table = "csv_rejects_again" if numbered else "csv_rejects"
         reader_options = (
             f"auto_detect = {str(sniff).lower()}, skip = 0, comment = '', strict_mode = true, "
             "ignore_errors = true, store_rejects = true, "
             f"rejects_table = '{rejects_table}', rejects_scan = '{rejects_table}_scans', "
-            f"compression = '{'gzip' if self.compressed else 'none'}'" + ("" if parallel else ", parallel = false")
+            f"compression = '{'gzip' if self.compressed else 'none'}'"
+            + ("" if parallel and not padded else ", parallel = false")
+            + (f", null_padding = true, nullstr = {_sql_string(PADDING_NULL)}" if padded else "")
         )
         row_no, ordinality = ("ordinality", " with ordinality") if numbered else ("null::bigint", "")
         path = _sql_string(str(self.path))
         if self.file_format == "csv":
-            columns = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(self.csv_width))
+            width = self.csv_width + (1 if padded else 0)
+            columns = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width))
             selected = ", ".join(
                 f"c{self.csv_positions[name]} as {name}" if name in self.csv_positions else f"null::varchar as {name}"
                 for name in SOURCE_COLUMNS
             )
+            parse_error = (
+                f"case when c{self.csv_width - 1} is null or c{self.csv_width} is not null then 'wrong_field_count' end"
+                if padded
+                else "null::varchar"
+            )
             return (
-                f"select {row_no} as row_no, null::varchar as parse_error, {selected} "
+                f"select {row_no} as row_no, {parse_error} as parse_error, {selected} "
                 f"from read_csv({path}, columns = {{{columns}}}, header = true, delim = ',', quote = '\"', "
                 f"escape = '\"', {reader_options}){ordinality}"
             )
