@@ -399,6 +399,7 @@ def stage(
             raise _too_costly(source, guard) from None
     finally:
         con.close()
+    # only a CSV read over the budget gets here: once more, padded, on a fresh connection
     return stage(source, progress, number_rejects=number_rejects, parallel=False, padded=True)
 
 

@@ -24,6 +24,8 @@ from etl.errors import FileRefused
 
 HEAD_BYTES = 1 << 20  # enough for any sane header, and a sample of JSON lines
 CP949_MIN_BYTES = 8  # bytes that are not UTF-8 before a file is judged CP949 (4 Hangul syllables)
+# A raw file's bytes that are not UTF-8, as Python decodes them with surrogateescape
+_UNDECODABLE = re.compile("[\udc80-\udcff]")
 JSON_SAMPLE_LINES = 1000
 # JSON Lines are read as single-column text: no valid JSON line holds this
 # raw control character, so it can never split a line into fields.
@@ -269,8 +271,8 @@ def reads_as_cp949(head: bytes) -> bool:
     A UTF-8 file with a few damaged rows has valid UTF-8 beside its bad bytes; its rows are rejected one by one.
     """
     text = head.decode("utf-8", errors="surrogateescape")
-    not_utf8 = sum(1 for char in text if "\udc80" <= char <= "\udcff")
-    utf8 = sum(1 for char in text if char > "\x7f" and not "\udc80" <= char <= "\udcff")
+    not_utf8 = len(_UNDECODABLE.findall(text))
+    utf8 = sum(1 for char in text if char > "\x7f") - not_utf8
     if not_utf8 < CP949_MIN_BYTES or not_utf8 < 2 * utf8:
         return False
     # the head may end inside a character
@@ -387,8 +389,6 @@ def inspect_source(path: Path) -> SourceFile:
     return SourceFile(path, file_format, compressed, {}, 0, json_keys, unknown, _line_end(text))
 
 
-# A raw file's bytes that are not UTF-8, as Python decodes them with surrogateescape
-_UNDECODABLE = re.compile("[\udc80-\udcff]")
 DIAGNOSED_ROWS = 100_000
 
 
