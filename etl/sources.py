@@ -26,6 +26,8 @@ HEAD_BYTES = 1 << 20  # enough for any sane header, and a sample of JSON lines
 CP949_MIN_BYTES = 8  # bytes that are not UTF-8 before a file is judged CP949 (4 Hangul syllables)
 # A raw file's bytes that are not UTF-8, as Python decodes them with surrogateescape
 _UNDECODABLE = re.compile("[\udc80-\udcff]")
+_NOT_ASCII = re.compile("[^\x00-\x7f]")
+_HANGUL = re.compile("[\uac00-\ud7a3]")
 JSON_SAMPLE_LINES = 1000
 # JSON Lines are read as single-column text: no valid JSON line holds this
 # raw control character, so it can never split a line into fields.
@@ -270,18 +272,23 @@ def reads_as_cp949(head: bytes) -> bool:
 
     A UTF-8 file with a few damaged rows has valid UTF-8 beside its bad bytes; its rows are rejected one by one.
     """
-    text = head.decode("utf-8", errors="surrogateescape")
-    not_utf8 = len(_UNDECODABLE.findall(text))
-    utf8 = sum(1 for char in text if char > "\x7f") - not_utf8
-    if not_utf8 < CP949_MIN_BYTES or not_utf8 < 2 * utf8:
-        return False
     # the head may end inside a character
     whole_lines = head[: head.rfind(b"\n") + 1] or head
+    try:
+        whole_lines.decode("utf-8")
+        return False  # the common case, decided at C speed
+    except UnicodeDecodeError:
+        pass
+    text = whole_lines.decode("utf-8", errors="surrogateescape")
+    not_utf8 = len(_UNDECODABLE.findall(text))
+    utf8 = len(_NOT_ASCII.findall(text)) - not_utf8
+    if not_utf8 < CP949_MIN_BYTES or not_utf8 < 2 * utf8:
+        return False
     try:
         korean = whole_lines.decode("cp949")
     except UnicodeDecodeError:
         return False
-    return sum(1 for char in korean if "\uac00" <= char <= "\ud7a3") >= CP949_MIN_BYTES // 2
+    return len(_HANGUL.findall(korean)) >= CP949_MIN_BYTES // 2
 
 
 def _check_text(path: Path, head: bytes) -> str:
