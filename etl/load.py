@@ -317,14 +317,14 @@ def stage(
     con = staging_connection()
     guard = MemoryGuard.start()
     try:
-        sniff = True
-        try:
-            _run_watched(
-                con, f"create temp view raw_source as {source.relation_sql(parallel=parallel, padded=padded)}", guard
-            )
-        except duckdb.Error:
-            # the sniffer gives up on a broken file: read it as pinned, to say exactly what is wrong
-            sniff = False
+        # the sniffer refuses a padded read (one column more than the header), so it gets none
+        sniff = not padded
+        if sniff:
+            try:
+                _run_watched(con, f"create temp view raw_source as {source.relation_sql(parallel=parallel)}", guard)
+            except duckdb.Error:
+                # the sniffer gives up on a broken file: read it as pinned, to say exactly what is wrong
+                sniff = False
         try:
             if not sniff:
                 pinned = source.relation_sql(sniff=False, parallel=parallel, padded=padded)
