@@ -36,7 +36,7 @@ SECTION = "ETL load"
 BARE_SQL = """
 import sys, duckdb
 from etl.lookups import KEY_MACRO_SQL, lookup_tables
-from etl.contract import AGE_BANDS
+from contract import AGE_BANDS
 raw, out = sys.argv[1], sys.argv[2]
 con = duckdb.connect()
 con.execute("set TimeZone = 'Asia/Seoul'")

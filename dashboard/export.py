@@ -55,7 +55,7 @@ from dashboard.filters import COMPARISONS, COUNTRY_MODES, Filters, country_codes
 from dashboard.gate import SHOWN, Gated, format_count, gate, margins
 from dashboard.i18n import country_name, t
 from dashboard.store import StoreUnreadable, StoreVersion, current_version
-from etl.contract import (
+from contract import (
     AGE_GROUPS,
     DEFAULT_EXPORT_LOG,
     EXPORT_LOG_ENV,

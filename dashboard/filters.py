@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 from dashboard.settings import DEFAULT_LANGUAGE
-from etl.contract import AGE_GROUPS, EARLIEST_EVENT_DATE, FEATURES, GENDERS, korea_today
+from contract import AGE_GROUPS, EARLIEST_EVENT_DATE, FEATURES, GENDERS, korea_today
 from etl.lookups import country_spellings
 
 PRESETS = ("last_7", "last_30", "last_90", "this_month", "last_month", "this_year", "custom")

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from etl.contract import MIN_CELL
+from contract import MIN_CELL
 
 SHOWN, SMALL, COMPLEMENT = "shown", "small", "complement"
 _CODES = np.array([SHOWN, SMALL, COMPLEMENT], dtype=object)

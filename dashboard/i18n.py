@@ -6,7 +6,7 @@ from functools import cache
 
 import pycountry
 
-from etl.contract import MIN_CELL, TIMEZONE, TOTAL_LABELS
+from contract import MIN_CELL, TIMEZONE, TOTAL_LABELS
 from etl.lookups import korean_country_name
 
 # Short names people use, where ISO's are long or official-sounding.

@@ -14,7 +14,7 @@ import streamlit as st
 
 from dashboard.filters import Filters
 from dashboard.store import StoreVersion, query
-from etl.contract import DIMENSIONS, TIMEZONE
+from contract import DIMENSIONS, TIMEZONE
 
 PERIOD_SQL = {
     "day": "event_date",

@@ -19,7 +19,7 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from etl.contract import DEFAULT_STORE
+from contract import DEFAULT_STORE
 
 STORE_ENV = "GANGNAM_DB"
 

@@ -33,7 +33,7 @@ import pyarrow.compute as pc
 import pycountry
 from faker import Faker
 
-from etl.contract import AGE_BANDS, FEATURES, KNOWN_RAW_COLUMNS, TIMEZONE
+from contract import AGE_BANDS, FEATURES, KNOWN_RAW_COLUMNS, TIMEZONE
 
 DEFAULT_END = date(2026, 10, 31)
 DEFAULT_DAYS = 1095

@@ -12,7 +12,7 @@ from functools import cache
 
 import pycountry
 
-from etl.contract import FEATURES, GENDERS, UNKNOWN
+from contract import FEATURES, GENDERS, UNKNOWN
 
 
 def normalize_key(value: str) -> str:

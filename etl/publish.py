@@ -21,7 +21,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from etl.contract import DIMENSIONS, STORE_TABLES, TIMEZONE
+from contract import DIMENSIONS, STORE_TABLES, TIMEZONE
 from etl.errors import EtlError, StoreBusy
 
 TEMP_MARK = ".building-"

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from etl.contract import KNOWN_RAW_COLUMNS, REQUIRED_COLUMNS, SOURCE_COLUMNS
+from contract import KNOWN_RAW_COLUMNS, REQUIRED_COLUMNS, SOURCE_COLUMNS
 from etl.errors import FileRefused
 
 HEAD_BYTES = 1 << 20  # enough for any sane header, and a sample of JSON lines

@@ -24,7 +24,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from etl.contract import KNOWN_RAW_COLUMNS
+from contract import KNOWN_RAW_COLUMNS
 
 REPO = Path(__file__).resolve().parents[1]
 # GANGNAM_LONG=1 runs the long forms of the fault, load and fuzz tests (docs/reliability.md); CI runs the short ones.

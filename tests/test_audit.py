@@ -28,7 +28,7 @@ from test_privacy import Hostile
 from dashboard.export import main as export_main
 from etl.audit import CannotAudit, load_thresholds, run_audit
 from etl.audit.export_checks import check_csv
-from etl.contract import korea_today
+from contract import korea_today
 from etl.generate import generate
 from etl.load import load
 

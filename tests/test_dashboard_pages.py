@@ -24,7 +24,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.filters import korea_today
 from dashboard.i18n import country_name, t
-from etl.contract import AGE_GROUPS, FEATURES, GENDERS, MIN_CELL
+from contract import AGE_GROUPS, FEATURES, GENDERS, MIN_CELL
 from etl.generate import generate
 from etl.load import load, remove_batch
 

@@ -24,7 +24,7 @@ from dashboard.filters import (
     parse_params,
     to_params,
 )
-from etl.contract import AGE_GROUPS, FEATURES, GENDERS
+from contract import AGE_GROUPS, FEATURES, GENDERS
 
 D = date.fromisoformat
 

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dashboard.gate import COMPLEMENT, SHOWN, SMALL, change, format_count, gate, is_small, margins, share
-from etl.contract import MIN_CELL
+from contract import MIN_CELL
 
 NA = None  # a suppressed count, as the tables below write it
 

@@ -24,7 +24,7 @@ import pytest
 
 import etl.generate as generate_module
 from etl import lookups
-from etl.contract import EARLIEST_BIRTH_YEAR, EARLIEST_EVENT_DATE, KNOWN_RAW_COLUMNS, TIMEZONE
+from contract import EARLIEST_BIRTH_YEAR, EARLIEST_EVENT_DATE, KNOWN_RAW_COLUMNS, TIMEZONE
 from etl.generate import COUNTRY_ALIASES, KOREAN_COUNTRY_NAMES, generate
 
 SEED = 7

@@ -33,7 +33,7 @@ from etl.audit.patterns import (
     scan_bytes,
     scan_text,
 )
-from etl.contract import AGE_GROUPS, FEATURES, FILE_FORMATS, GENDERS, UNKNOWN
+from contract import AGE_GROUPS, FEATURES, FILE_FORMATS, GENDERS, UNKNOWN
 
 VECTORS_PATH = Path(__file__).with_name("vectors") / "presidio-tests.json"
 VECTORS = json.loads(VECTORS_PATH.read_text(encoding="utf-8"))

@@ -18,7 +18,7 @@ from pathlib import Path
 from conftest import LONG, raw_row, run_etl, write_csv
 
 from dashboard.store import current_version, query
-from etl.contract import FEATURES
+from contract import FEATURES
 
 THREADS = 8
 LOADS = 10

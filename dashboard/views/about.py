@@ -11,7 +11,7 @@ import streamlit as st
 from dashboard import queries
 from dashboard.export import log_path
 from dashboard.ui import batch_log, page_start
-from etl.contract import MIN_CELL, TIMEZONE
+from contract import MIN_CELL, TIMEZONE
 
 RULES = {
     "ko": f"""

@@ -17,7 +17,7 @@ from dashboard.store import StoreVersion
 from dashboard.ui import batch_log, page_start
 from etl.audit import AuditReport, CannotAudit, run_audit
 from etl.audit.report import format_figure
-from etl.contract import export_log_path
+from contract import export_log_path
 
 # Where the exports to check are kept (optional): the files the export log gives a path for are checked anyway.
 EXPORTS_ENV = "GANGNAM_EXPORTS_DIR"

@@ -12,7 +12,7 @@ from dashboard.gate import format_count, gate, margins
 from dashboard.i18n import t
 from dashboard.queries import complete
 from dashboard.ui import Context, download, page_start
-from etl.contract import AGE_GROUPS, FEATURES, GENDERS
+from contract import AGE_GROUPS, FEATURES, GENDERS
 
 PYRAMID_SIDES = {"female": -1, "male": 1}
 

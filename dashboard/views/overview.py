@@ -8,7 +8,7 @@ import streamlit as st
 from dashboard import charts, queries
 from dashboard.gate import SHOWN, change, format_count, gate, margins, share
 from dashboard.ui import Context, download, page_start
-from etl.contract import FEATURES, UNDER_14_GROUP
+from contract import FEATURES, UNDER_14_GROUP
 
 FEATURE_TOTALS = ("feature",)
 # every margin of the (period, feature) table, as on the Services page: its period totals show there

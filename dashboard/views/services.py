@@ -8,7 +8,7 @@ from dashboard import charts, queries
 from dashboard.gate import gate, margins
 from dashboard.queries import complete
 from dashboard.ui import Context, download, page_start
-from etl.contract import AGE_GROUPS, FEATURES
+from contract import AGE_GROUPS, FEATURES
 
 TOP_COUNTRIES = 15
 

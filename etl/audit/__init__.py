@@ -1,7 +1,7 @@
 """The privacy officer's audit: certify a store, and the exports made from it, without trusting their writers.
 
 `run_audit` opens the store read-only and runs every check; each check reads
-the store or the files itself and knows only the contract (`etl.contract`),
+the store or the files itself and knows only the contract (`contract`),
 never the code that wrote them.
 """
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from etl.audit.patterns import BYTE_KINDS, scan_text
 from etl.audit.report import Check, FileHash, Thresholds
 from etl.audit.store_checks import describe
-from etl.contract import TOTAL_LABELS
+from contract import TOTAL_LABELS
 
 INTEGER = re.compile(r"-?\d+")
 NUMBER = re.compile(r"-?\d+(\.\d+)?([eE][-+]?\d+)?")

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from etl.contract import EARLIEST_EVENT_DATE, MIN_CELL
+from contract import EARLIEST_EVENT_DATE, MIN_CELL
 
 DEFAULT_THRESHOLDS = Path(__file__).with_name("thresholds.toml")
 # findings printed per failed check on the terminal; the report lists them all

@@ -20,7 +20,7 @@ from etl.audit.store_checks import (
     check_under_14,
     check_values,
 )
-from etl.contract import TIMEZONE, export_log_path
+from contract import TIMEZONE, export_log_path
 
 DUCKDB_MAGIC = b"DUCK"  # bytes 8-11 of every DuckDB database file
 

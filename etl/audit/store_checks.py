@@ -1,7 +1,7 @@
 """Checks 1 to 6 of the audit: the store's schema, domains, text values, raw bytes, risk and under-14s.
 
 Each check reads the store through a read-only attachment and compares it
-with `etl.contract` alone.
+with `contract` alone.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from etl.audit.patterns import (
     scan_text,
 )
 from etl.audit.report import Check, Thresholds
-from etl.contract import (
+from contract import (
     AGE_GROUPS,
     FEATURES,
     FILE_FORMATS,
