@@ -6,13 +6,17 @@ wherever it is needed: the ETL, the dashboard, the exports and the audit.
 
 from __future__ import annotations
 
-import os
+import gettext
 from datetime import date, datetime
-from pathlib import Path
+from functools import cache
 from typing import Final
 from zoneinfo import ZoneInfo
 
+import pycountry
+
 TIMEZONE: Final = "Asia/Seoul"
+# How a page or an export names that time zone beside a time of day.
+TIMEZONE_LABEL: Final = "KST"
 
 
 def korea_today() -> date:
@@ -25,8 +29,67 @@ def korea_today() -> date:
 MIN_CELL: Final = 10
 
 UNKNOWN: Final = "unknown"
+
+# The languages of the dashboard and of the exports; the first is the default.
+LANGUAGES: Final = ("ko", "en")
 # How an exported file labels its grand total row, in each language (the audit finds it by this).
 TOTAL_LABELS: Final = {"ko": "합계", "en": "Total"}
+
+
+# How a suppressed small count is written in tables, cards and exports: `<10`.
+SMALL_MARK_PREFIX: Final = "<"
+
+
+def small_mark(min_cell: int = MIN_CELL) -> str:
+    return f"{SMALL_MARK_PREFIX}{min_cell}"
+
+
+# How a count hidden to protect a small one is written (complementary suppression).
+HIDDEN_MARK: Final = "x"
+# OWASP CSV injection: a text cell starting with one of these is run as a formula by spreadsheets.
+FORMULA_STARTS: Final = ("=", "+", "-", "@", "\t", "\r")
+
+# The store's country values: ISO 3166-1 alpha-2, or UNKNOWN.
+COUNTRIES: Final = frozenset({*(country.alpha_2 for country in pycountry.countries), UNKNOWN})
+
+
+# Short names people use where ISO's are long or official-sounding: how pages and exports name a
+# country, and spellings the load recognizes.
+COUNTRY_SHORT_NAMES: Final = {
+    "en": {
+        "KR": "South Korea", "KP": "North Korea", "RU": "Russia", "VN": "Vietnam", "TW": "Taiwan", "IR": "Iran",
+        "LA": "Laos", "SY": "Syria", "MD": "Moldova", "BO": "Bolivia", "VE": "Venezuela", "TZ": "Tanzania",
+        "GB": "United Kingdom", "US": "United States", "HK": "Hong Kong", "MO": "Macao", "BN": "Brunei",
+    },
+    "ko": {
+        "KR": "대한민국", "KP": "북한", "RU": "러시아", "TW": "대만", "IR": "이란", "LA": "라오스", "SY": "시리아",
+        "MD": "몰도바", "BO": "볼리비아", "VE": "베네수엘라", "TZ": "탄자니아", "HK": "홍콩", "MO": "마카오",
+        "TR": "튀르키예", "AU": "호주",
+    },
+}  # fmt: skip
+
+
+@cache
+def _korean_names() -> gettext.NullTranslations:
+    return gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=["ko"], fallback=True)
+
+
+def korean_country_name(alpha_2: str) -> str:
+    """pycountry's Korean name of a country, or its English name if untranslated; the code if unknown."""
+    country = pycountry.countries.get(alpha_2=alpha_2)
+    return _korean_names().gettext(country.name) if country else alpha_2
+
+
+@cache
+def country_name(alpha_2: str, lang: str) -> str:
+    """A country's name in `lang` (ko or en): its short name, else ISO's; the code if it has none."""
+    if alpha_2 in COUNTRY_SHORT_NAMES[lang]:
+        return COUNTRY_SHORT_NAMES[lang][alpha_2]
+    if lang == "ko":
+        return korean_country_name(alpha_2)
+    country = pycountry.countries.get(alpha_2=alpha_2)
+    return (getattr(country, "common_name", None) or country.name) if country else alpha_2
+
 
 FEATURES: Final = ("free_estimate", "self_diagnosis", "coupon")
 GENDERS: Final = ("female", "male", "other", UNKNOWN)
@@ -110,11 +173,3 @@ STORE_TABLES: Final = {
 }
 
 DEFAULT_STORE: Final = "data/visitors.duckdb"
-# Every export appends a JSON line here (or to $GANGNAM_EXPORT_LOG); the audit checks files against it.
-EXPORT_LOG_ENV: Final = "GANGNAM_EXPORT_LOG"
-DEFAULT_EXPORT_LOG: Final = "data/exports.log"
-
-
-def export_log_path(override: str | os.PathLike | None = None) -> Path:
-    """The export log: the override, else $GANGNAM_EXPORT_LOG, else data/exports.log."""
-    return Path(override or os.environ.get(EXPORT_LOG_ENV) or DEFAULT_EXPORT_LOG)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.gate import SHOWN, SMALL, Gated
+from dashboard.gate import SHOWN, SMALL, Gated, format_count
 from dashboard.i18n import alpha3, country_name, t
 
 PALETTE = ["#2563eb", "#16a34a", "#f59e0b", "#db2777", "#7c3aed", "#0891b2", "#dc2626", "#65a30d", "#9ca3af"]
@@ -119,10 +119,7 @@ def bars(
         heights = group["visits"].astype("float").where(shown, float(min_cell))
         if signed is not None:
             heights = heights * signed.loc[group.index]
-        labels = [
-            f"{int(v):,}" if s == SHOWN else (f"<{min_cell}" if s == SMALL else t("hidden_label", lang))
-            for v, s in zip(group["visits"].fillna(0), group["status"], strict=True)
-        ]
+        labels = [format_count(v, s, min_cell) for v, s in zip(group["visits"].fillna(0), group["status"], strict=True)]
         categories = [country_name(v, lang) if x == "country" else t(str(v), lang) for v in group[x]]
         bar = go.Bar(
             x=heights if horizontal else categories,

@@ -30,7 +30,6 @@ import argparse
 import csv
 import hashlib
 import io
-import json
 import logging
 import re
 import sys
@@ -50,29 +49,29 @@ if __name__ == "__main__":
     # run as the CLI there is no Streamlit runtime, and the query cache says so on import: expected here
     get_logger("streamlit.runtime.caching.cache_data_api").setLevel(logging.ERROR)
 
-from dashboard import queries
-from dashboard.filters import COMPARISONS, COUNTRY_MODES, Filters, country_codes
-from dashboard.gate import SHOWN, Gated, format_count, gate, margins
-from dashboard.i18n import country_name, t
-from dashboard.store import StoreUnreadable, StoreVersion, current_version
 from contract import (
     AGE_GROUPS,
-    DEFAULT_EXPORT_LOG,
-    EXPORT_LOG_ENV,
+    COUNTRIES,
     FEATURES,
+    FORMULA_STARTS,
     GENDERS,
+    HIDDEN_MARK,
+    LANGUAGES,
     MIN_CELL,
     TIMEZONE,
-    export_log_path,
+    export_log,
+    small_mark,
 )
+from contract.export_log import DEFAULT_EXPORT_LOG, EXPORT_LOG_ENV, ExportLogEntry, export_log_path
+from dashboard import queries
+from dashboard.filters import COMPARISONS, COUNTRY_MODES, Filters
+from dashboard.gate import SHOWN, Gated, change, change_of, format_count, gate, margins
+from dashboard.i18n import country_name, t
+from dashboard.store import StoreUnreadable, StoreVersion, current_version
 
 FORMATS = ("excel", "raw")
-LANGUAGES = ("ko", "en")
 PERIODS = tuple(queries.PERIOD_SQL)  # day, week, month, year
-DIMENSIONS = queries.GROUPABLE  # feature, country, gender, age_group
 RAW_COLUMN = {"feature": "feature", "country": "country_code", "gender": "gender", "age_group": "age_group"}
-# OWASP CSV injection: a text cell starting with one of these is run as a formula by spreadsheets
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -188,9 +187,9 @@ def build_export(
         raise ValueError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
     if lang not in LANGUAGES:
         raise ValueError(f"unknown language {lang!r}: use one of {', '.join(LANGUAGES)}")
-    unknown = [dim for dim in by if dim not in DIMENSIONS]
+    unknown = [dim for dim in by if dim not in queries.GROUPABLE]
     if unknown or len(set(by)) != len(by):
-        raise ValueError(f"cannot group by {','.join(by)}: use distinct names among {', '.join(DIMENSIONS)}")
+        raise ValueError(f"cannot group by {','.join(by)}: use distinct names among {', '.join(queries.GROUPABLE)}")
     if period is not None and period not in PERIODS:
         raise ValueError(f"unknown period {period!r}: use one of {', '.join(PERIODS)}")
     if not by and period is None:
@@ -233,13 +232,13 @@ def build_export(
             last += [""] if period else []
             last += [
                 _count(before_total, before_status, min_cell),
-                _percent(_change(total, status, before_total, before_status)),
+                _percent(change_of(total, before_total)),
             ]
         rows.append([t("total", lang), *last])
         rows.append([])
         rows.append([t("times_in", lang)])
-        rows.append([f"<{min_cell}: {t('suppressed_small', lang)}"])
-        rows.append([f"x: {t('suppressed_complement', lang)}"])
+        rows.append([f"{small_mark(min_cell)}: {t('suppressed_small', lang)}"])
+        rows.append([f"{HIDDEN_MARK}: {t('suppressed_complement', lang)}"])
         if before is not None:
             rows.append(
                 [t("comparison_note", lang).format(start=comparison[0].isoformat(), end=comparison[1].isoformat())]
@@ -324,21 +323,11 @@ def _compared(
         absent = merged[status].isna() & exists
         merged.loc[absent, column] = 0
         merged.loc[absent, status] = SHOWN
-    merged["change"] = [
-        _change(*values)
-        for values in zip(merged["visits"], merged["status"], merged["before"], merged["before_status"], strict=True)
-    ]
+    merged["change"] = change(merged["visits"], merged["before"])
     if period:
         # a position only the comparison period has: no current period, so it is dated by the comparison
         merged = merged.sort_values(["period", *by], na_position="last", kind="stable")
     return merged.reset_index(drop=True)
-
-
-def _change(visits: object, status: object, before: object, before_status: object) -> float | None:
-    """The relative change when both counts are shown and the earlier one is not zero."""
-    if status != SHOWN or before_status != SHOWN or pd.isna(visits) or pd.isna(before) or int(before) == 0:
-        return None
-    return (int(visits) - int(before)) / int(before)
 
 
 def _percent(value: object) -> object:
@@ -363,28 +352,22 @@ def _count(visits: object, status: object, min_cell: int) -> object:
 log_path = export_log_path
 
 
-def log_export(export: Export, path: Path, file: str | None = None, written: Path | None = None) -> dict[str, object]:
-    """Append one JSON line on `export` to the log at `path`; returns the entry.
+def log_export(export: Export, path: Path, file: str | None = None, written: Path | None = None) -> ExportLogEntry:
+    """Append the log line of `export` to the log at `path`; returns the entry.
 
     `written`: where the command line wrote the file (a download goes to the
     user's computer and has none), so that the audit can find it again.
     """
-    entry = {
-        "when": datetime.now(ZoneInfo(TIMEZONE)).isoformat(timespec="seconds"),
-        "selection": export.selection,
-        "format": export.fmt,
-        "min_cell": export.min_cell,
-        "timezone": TIMEZONE,
-        "rows": export.rows,
-        "sha256": export.sha256,
-        "file": file or export.filename,
-    }
-    if written is not None:
-        entry["path"] = str(written.resolve())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8") as handle:
-        handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
-    return entry
+    entry = ExportLogEntry(
+        selection=export.selection,
+        format=export.fmt,
+        min_cell=export.min_cell,
+        rows=export.rows,
+        sha256=export.sha256,
+        file=file or export.filename,
+        path=None if written is None else str(written.resolve()),
+    )
+    return export_log.append(path, entry)
 
 
 def export_table(
@@ -584,7 +567,9 @@ def _members(allowed: Sequence[str] | frozenset[str], what: str):
 def parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python -m dashboard.export", description="Export gated visit counts as CSV.")
     p.add_argument("--db", required=True, type=Path, help="the store file")
-    p.add_argument("--by", type=_members(DIMENSIONS, "dimension"), default=(), help=f"any of {','.join(DIMENSIONS)}")
+    p.add_argument(
+        "--by", type=_members(queries.GROUPABLE, "dimension"), default=(), help=f"any of {','.join(queries.GROUPABLE)}"
+    )
     p.add_argument("--period", choices=PERIODS, help="a row per day, week, month or year")
     p.add_argument("--from", dest="start", type=_iso_date, help="first day, YYYY-MM-DD (Korea time)")
     p.add_argument("--to", dest="end", type=_iso_date, help="last day, YYYY-MM-DD (included)")
@@ -603,7 +588,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--feature", type=_members(FEATURES, "feature"), default=(), help="only these features")
     p.add_argument("--gender", type=_members(GENDERS, "gender"), default=(), help="only these genders")
     p.add_argument("--age", type=_members(AGE_GROUPS, "age group"), default=(), help="only these age groups")
-    p.add_argument("--country", type=_members(country_codes(), "country code"), default=(), help="alpha-2 codes")
+    p.add_argument("--country", type=_members(COUNTRIES, "country code"), default=(), help="alpha-2 codes")
     p.add_argument("--country-mode", choices=COUNTRY_MODES, default="include")
     p.add_argument("--out", type=Path, help="output file, or the folder for a pack (default: this folder)")
     p.add_argument("--log", help=f"export log (default: ${EXPORT_LOG_ENV} or {DEFAULT_EXPORT_LOG})")

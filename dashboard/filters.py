@@ -11,15 +11,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
+from contract import AGE_GROUPS, COUNTRIES, EARLIEST_EVENT_DATE, FEATURES, GENDERS, LANGUAGES, korea_today
 from dashboard.settings import DEFAULT_LANGUAGE
-from contract import AGE_GROUPS, EARLIEST_EVENT_DATE, FEATURES, GENDERS, korea_today
-from etl.lookups import country_spellings
 
 PRESETS = ("last_7", "last_30", "last_90", "this_month", "last_month", "this_year", "custom")
 COMPARISONS = ("none", "previous", "last_year")
 GRAINS = ("day", "week", "month")
 COUNTRY_MODES = ("include", "exclude")
-LANGUAGES = ("ko", "en")
 # a weekday-aligned year: the same weekdays 52 weeks earlier
 YEAR_AGO = timedelta(weeks=52)
 MAX_LIST = 300  # more values than any dimension has
@@ -113,10 +111,6 @@ def _date(params, name, notes) -> date | None:
     return parsed
 
 
-def country_codes() -> frozenset[str]:
-    return frozenset(code for code in country_spellings().values()) | {"unknown"}
-
-
 def parse_params(params: Mapping[str, object]) -> Parsed:
     """Filters from query parameters; every invalid value falls back to its default with a note."""
     notes: list[tuple[str, str]] = []
@@ -136,7 +130,7 @@ def parse_params(params: Mapping[str, object]) -> Parsed:
         preset=preset,
         start=start,
         end=end,
-        countries=_members(params, "country", country_codes(), notes),
+        countries=_members(params, "country", COUNTRIES, notes),
         country_mode=_choice(params, "country_mode", COUNTRY_MODES, defaults.country_mode, notes),
         genders=_members(params, "gender", GENDERS, notes),
         age_groups=_members(params, "age", AGE_GROUPS, notes),

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from contract import MIN_CELL
+from contract import HIDDEN_MARK, MIN_CELL, small_mark
 
 SHOWN, SMALL, COMPLEMENT = "shown", "small", "complement"
 _CODES = np.array([SHOWN, SMALL, COMPLEMENT], dtype=object)
@@ -242,10 +242,16 @@ def change(current: pd.Series, previous: pd.Series) -> pd.Series:
     return ((current - previous) / previous).mask(previous.isna() | (previous == 0) | current.isna())
 
 
-def format_count(visits: object, status: str, min_cell: int = MIN_CELL, hidden_label: str = "x") -> str:
+def change_of(current: object, previous: object) -> float | None:
+    """`change` of two single counts (None or <NA> where hidden); None where no change is given."""
+    value = change(pd.Series([current], dtype="Float64"), pd.Series([previous], dtype="Float64")).iloc[0]
+    return None if pd.isna(value) else float(value)
+
+
+def format_count(visits: object, status: str, min_cell: int = MIN_CELL, hidden_label: str = HIDDEN_MARK) -> str:
     """A count as a table shows it: `1,234`, `<10` for a small count, `x` for a complement."""
     if status == SMALL:
-        return f"<{min_cell}"
+        return small_mark(min_cell)
     if status == COMPLEMENT:
         return hidden_label
     return f"{int(visits):,}"

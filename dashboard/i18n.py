@@ -2,25 +2,10 @@
 
 from __future__ import annotations
 
-from functools import cache
-
 import pycountry
 
-from contract import MIN_CELL, TIMEZONE, TOTAL_LABELS
-from etl.lookups import korean_country_name
-
-# Short names people use, where ISO's are long or official-sounding.
-_SHORT_NAMES = {
-    "en": {
-        "KR": "South Korea", "KP": "North Korea", "RU": "Russia", "VN": "Vietnam", "TW": "Taiwan", "IR": "Iran",
-        "LA": "Laos", "SY": "Syria", "MD": "Moldova", "BO": "Bolivia", "VE": "Venezuela", "TZ": "Tanzania",
-        "GB": "United Kingdom", "US": "United States", "HK": "Hong Kong", "MO": "Macao", "BN": "Brunei",
-    },
-    "ko": {
-        "KR": "대한민국", "KP": "북한", "RU": "러시아", "TW": "대만", "IR": "이란", "LA": "라오스", "SY": "시리아",
-        "MD": "몰도바", "BO": "볼리비아", "VE": "베네수엘라", "TZ": "탄자니아", "HK": "홍콩", "MO": "마카오",
-    },
-}  # fmt: skip
+from contract import MIN_CELL, TIMEZONE, TIMEZONE_LABEL, TOTAL_LABELS, UNKNOWN
+from contract import country_name as contract_country_name
 
 TEXT: dict[str, dict[str, str]] = {
     "app_title": {"ko": "강남 방문자 분석", "en": "Gangnam visitor analytics"},
@@ -94,7 +79,6 @@ TEXT: dict[str, dict[str, str]] = {
         "ko": "비공개 (작은 값의 역산 방지)",
         "en": "hidden so that a small count cannot be worked out",
     },
-    "hidden_label": {"ko": "x", "en": "x"},
     "times_in": {
         "ko": f"모든 날짜는 한국 시간({TIMEZONE}) 기준입니다.",
         "en": f"All dates are Korea time ({TIMEZONE}).",
@@ -191,7 +175,7 @@ TEXT: dict[str, dict[str, str]] = {
     "col_batch_id": {"ko": "배치", "en": "Batch"},
     "col_file_name": {"ko": "파일", "en": "File"},
     "col_file_format": {"ko": "형식", "en": "Format"},
-    "col_loaded_at": {"ko": "적재 시각 (KST)", "en": "Loaded at (KST)"},
+    "col_loaded_at": {"ko": f"적재 시각 ({TIMEZONE_LABEL})", "en": f"Loaded at ({TIMEZONE_LABEL})"},
     "col_rows_read": {"ko": "읽은 행", "en": "Rows read"},
     "col_rows_loaded": {"ko": "적재된 행", "en": "Rows loaded"},
     "col_rows_rejected": {"ko": "거부된 행", "en": "Rows rejected"},
@@ -208,17 +192,9 @@ def t(key: str, lang: str) -> str:
     return entry.get(lang, entry["en"]) if entry else key
 
 
-@cache
 def country_name(code: str, lang: str) -> str:
-    """A country's name for display, from pycountry (Korean translation for ko)."""
-    if code == "unknown":
-        return t("unknown", lang)
-    if code in _SHORT_NAMES.get(lang, {}):
-        return _SHORT_NAMES[lang][code]
-    if lang == "ko":
-        return korean_country_name(code)
-    country = pycountry.countries.get(alpha_2=code)
-    return getattr(country, "common_name", None) or (country.name if country else code)
+    """A country's name for display; `unknown` in the page's language."""
+    return t(UNKNOWN, lang) if code == UNKNOWN else contract_country_name(code, lang)
 
 
 def alpha3(code: str) -> str | None:

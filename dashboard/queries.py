@@ -12,9 +12,9 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
+from contract import DIMENSIONS, TIMEZONE
 from dashboard.filters import Filters
 from dashboard.store import StoreVersion, query
-from contract import DIMENSIONS, TIMEZONE
 
 PERIOD_SQL = {
     "day": "event_date",

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 
-# The language a page opens in when its link does not say (ko or en).
-DEFAULT_LANGUAGE = os.environ.get("GANGNAM_LANG") if os.environ.get("GANGNAM_LANG") in ("ko", "en") else "ko"
+from contract import LANGUAGES
+
+# The language a page opens in when its link does not say (one of LANGUAGES; the first by default).
+DEFAULT_LANGUAGE = os.environ.get("GANGNAM_LANG") if os.environ.get("GANGNAM_LANG") in LANGUAGES else LANGUAGES[0]
 # Where the offline world map is served from (Streamlit static serving of dashboard/static/).
 TOPOJSON_URL = "/app/static/"

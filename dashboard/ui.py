@@ -8,6 +8,7 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
+from contract import AGE_GROUPS, FEATURES, GENDERS, MIN_CELL, TIMEZONE_LABEL
 from dashboard import queries
 from dashboard.filters import (
     COMPARISONS,
@@ -24,7 +25,6 @@ from dashboard.gate import format_count, gate
 from dashboard.i18n import country_name, t
 from dashboard.store import StoreUnreadable, StoreVersion, current_version, has_data, store_path
 from etl.audit.patterns import redact
-from contract import AGE_GROUPS, FEATURES, GENDERS, MIN_CELL
 
 LANGUAGE_NAMES = {"ko": "한국어", "en": "English"}
 WIDGETS = (
@@ -322,7 +322,7 @@ def batch_log(ctx: Context) -> None:
     # the ETL keeps no identifier in a file name; a store written otherwise is not shown one either
     log["file_name"] = log["file_name"].map(redact)
     log["source_destroyed"] = [
-        f"✔ {when} (KST)" if destroyed else ""
+        f"✔ {when} ({TIMEZONE_LABEL})" if destroyed else ""
         for destroyed, when in zip(log["source_destroyed"], log.pop("destroyed_at"), strict=True)
     ]
     st.dataframe(

@@ -16,7 +16,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 
-from contract import DEFAULT_EXPORT_LOG, DEFAULT_STORE, EXPORT_LOG_ENV
+from contract import DEFAULT_STORE
+from contract.export_log import DEFAULT_EXPORT_LOG, EXPORT_LOG_ENV
 from etl.errors import EtlError
 from etl.load import FileResult, load, remove_batch
 from etl.publish import read_batches

@@ -12,7 +12,6 @@ and each chunk is assembled with pyarrow kernels, never a Python loop per row.
 
 from __future__ import annotations
 
-import gettext
 import gzip
 import random
 import time
@@ -33,7 +32,8 @@ import pyarrow.compute as pc
 import pycountry
 from faker import Faker
 
-from contract import AGE_BANDS, FEATURES, KNOWN_RAW_COLUMNS, TIMEZONE
+from contract import AGE_BANDS, FEATURES, KNOWN_RAW_COLUMNS, TIMEZONE, country_name
+from etl.lookups import COUNTRY_ALIASES
 
 DEFAULT_END = date(2026, 10, 31)
 DEFAULT_DAYS = 1095
@@ -107,19 +107,6 @@ _VISITOR_MIX = (
 _REST_OF_WORLD_WEIGHT = 1.5
 _REST_OF_WORLD = ("en_US", "en", ())
 
-# Korean names as people type them; other countries get pycountry's Korean translation.
-KOREAN_COUNTRY_NAMES = {
-    "CN": "중국", "JP": "일본", "US": "미국", "KR": "대한민국", "RU": "러시아", "VN": "베트남", "TH": "태국",
-    "MN": "몽골", "TW": "대만", "KZ": "카자흐스탄", "UZ": "우즈베키스탄", "PH": "필리핀", "CA": "캐나다",
-    "HK": "홍콩", "ID": "인도네시아", "SG": "싱가포르", "AU": "호주", "AE": "아랍에미리트", "GB": "영국",
-    "MY": "말레이시아", "KG": "키르기스스탄", "SA": "사우디아라비아", "DE": "독일", "FR": "프랑스",
-    "IN": "인도", "NZ": "뉴질랜드", "TR": "튀르키예", "UA": "우크라이나", "MX": "멕시코", "BR": "브라질",
-}  # fmt: skip
-# What people type instead of the ISO short name.
-COUNTRY_ALIASES = {
-    "US": ("USA",), "GB": ("UK",), "RU": ("Russia",), "VN": ("Vietnam",), "KR": ("South Korea", "한국"),
-    "TW": ("Taiwan",), "AE": ("UAE",), "TR": ("Turkey",),
-}  # fmt: skip
 # alpha-2, alpha-3, English short name, Korean name, first alias, last alias
 _SPELLING_STYLE_WEIGHTS = (0.25, 0.10, 0.30, 0.20, 0.075, 0.075)
 # as typed, lower case, upper case, leading space, trailing space
@@ -484,7 +471,9 @@ def _countries() -> _Countries:
     suffixes = ["", "Z", _SITE_OFFSET_TEXT, *sorted({o for *_, offsets in _VISITOR_MIX for o in offsets})]
     most_offsets = max(len(offsets) for *_, offsets in _VISITOR_MIX)
     user_agents = [ua for _, ua in _GENERIC_USER_AGENTS] + list(_IN_APP_USER_AGENTS.values())
-    korean_names = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=["ko"])
+    typed = {}  # the aliases people type, by country, from the load's own table
+    for spelling, code in COUNTRY_ALIASES.items():
+        typed.setdefault(code, []).append(spelling)
 
     spellings: dict[str, int] = {}
     table = np.zeros((len(ordered), len(_SPELLING_STYLE_WEIGHTS), len(_SPELLING_MANGLE_WEIGHTS)), np.int32)
@@ -507,8 +496,8 @@ def _countries() -> _Countries:
             in_app[i] = user_agents.index(_IN_APP_USER_AGENTS[alpha2])
         country = pycountry.countries.get(alpha_2=alpha2)
         english = country.name
-        aliases = COUNTRY_ALIASES.get(alpha2) or (getattr(country, "common_name", english),)
-        korean = KOREAN_COUNTRY_NAMES.get(alpha2) or korean_names.gettext(english)
+        aliases = typed.get(alpha2) or (getattr(country, "common_name", english),)
+        korean = country_name(alpha2, "ko")
         styles = (alpha2, country.alpha_3, english, korean, aliases[0], aliases[-1])
         for s, written in enumerate(styles):
             for m, mangled in enumerate((written, written.lower(), written.upper(), " " + written, written + "  ")):

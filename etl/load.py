@@ -26,8 +26,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from etl.audit.patterns import redact
 from contract import AGE_BANDS, DIMENSIONS, EARLIEST_BIRTH_YEAR, EARLIEST_EVENT_DATE, TIMEZONE, korea_today
+from etl.audit.patterns import redact
 from etl.errors import EtlError, FileRefused, describe_duckdb_failure
 from etl.lookups import KEY_MACRO_SQL, lookup_tables
 from etl.publish import NewBatch, read_batches, rebuild, store_lock

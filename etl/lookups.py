@@ -7,12 +7,11 @@ to a code; the load joins them in SQL, so the SQL key expression and
 
 from __future__ import annotations
 
-import gettext
 from functools import cache
 
 import pycountry
 
-from contract import FEATURES, GENDERS, UNKNOWN
+from contract import COUNTRY_SHORT_NAMES, FEATURES, GENDERS, UNKNOWN, korean_country_name
 
 
 def normalize_key(value: str) -> str:
@@ -72,48 +71,49 @@ GENDER_SPELLINGS: dict[str, str] = {
     "기타": "other",
 }
 
-# Names people type that neither ISO 3166 nor its Korean translation spell out.
+# Names people type that neither ISO 3166 nor its Korean translation spell out, as they type them
+# (the demo generator writes them; the load matches them by normalize_key).
 COUNTRY_ALIASES: dict[str, str] = {
-    "usa": "US",
-    "u.s.": "US",
-    "u.s.a.": "US",
-    "america": "US",
-    "united states of america": "US",
-    "uk": "GB",
-    "u.k.": "GB",
-    "great britain": "GB",
-    "britain": "GB",
-    "england": "GB",
-    "scotland": "GB",
-    "wales": "GB",
-    "russia": "RU",
-    "vietnam": "VN",
-    "south korea": "KR",
-    "korea": "KR",
-    "republic of korea": "KR",
-    "north korea": "KP",
-    "taiwan": "TW",
-    "hong kong sar": "HK",
-    "macau": "MO",
-    "macao sar": "MO",
-    "iran": "IR",
-    "laos": "LA",
-    "syria": "SY",
-    "moldova": "MD",
-    "bolivia": "BO",
-    "venezuela": "VE",
-    "tanzania": "TZ",
-    "czech republic": "CZ",
-    "turkey": "TR",
+    "USA": "US",
+    "U.S.": "US",
+    "U.S.A.": "US",
+    "America": "US",
+    "United States of America": "US",
+    "UK": "GB",
+    "U.K.": "GB",
+    "Great Britain": "GB",
+    "Britain": "GB",
+    "England": "GB",
+    "Scotland": "GB",
+    "Wales": "GB",
+    "Russia": "RU",
+    "Vietnam": "VN",
+    "South Korea": "KR",
+    "Korea": "KR",
+    "Republic of Korea": "KR",
+    "North Korea": "KP",
+    "Taiwan": "TW",
+    "Hong Kong SAR": "HK",
+    "Macau": "MO",
+    "Macao SAR": "MO",
+    "Iran": "IR",
+    "Laos": "LA",
+    "Syria": "SY",
+    "Moldova": "MD",
+    "Bolivia": "BO",
+    "Venezuela": "VE",
+    "Tanzania": "TZ",
+    "Czech Republic": "CZ",
+    "Turkey": "TR",
     "türkiye": "TR",
-    "uae": "AE",
-    "brunei": "BN",
-    "micronesia": "FM",
-    "palestine": "PS",
-    "vatican": "VA",
-    "ivory coast": "CI",
-    "cape verde": "CV",
-    "holland": "NL",
+    "UAE": "AE",
+    "Brunei": "BN",
+    "Micronesia": "FM",
+    "Palestine": "PS",
+    "Vatican": "VA",
+    "Ivory Coast": "CI",
+    "Cape Verde": "CV",
+    "Holland": "NL",
     "한국": "KR",
     "대한민국": "KR",
     "남한": "KR",
@@ -150,19 +150,6 @@ COUNTRY_ALIASES: dict[str, str] = {
 
 
 @cache
-def _korean() -> gettext.NullTranslations:
-    return gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=["ko"], fallback=True)
-
-
-def korean_country_name(alpha_2: str) -> str:
-    """pycountry's Korean name of a country, or its English name if untranslated."""
-    country = pycountry.countries.get(alpha_2=alpha_2)
-    if country is None:
-        return alpha_2
-    return _korean().gettext(country.name)
-
-
-@cache
 def country_spellings() -> dict[str, str]:
     """Every spelling we recognize (codes, English and Korean names, aliases) -> alpha-2."""
     spellings: dict[str, str] = {}
@@ -170,11 +157,11 @@ def country_spellings() -> dict[str, str]:
         code = country.alpha_2
         names = [country.alpha_2, country.alpha_3, country.name]
         names += [getattr(country, attr) for attr in ("common_name", "official_name") if hasattr(country, attr)]
-        names += [_korean().gettext(country.name)]
+        names += [korean_country_name(code), *(short[code] for short in COUNTRY_SHORT_NAMES.values() if code in short)]
         for name in names:
             spellings.setdefault(normalize_key(name), code)
     # Aliases win over generated names: they are what people actually mean.
-    spellings.update(COUNTRY_ALIASES)
+    spellings.update({normalize_key(alias): code for alias, code in COUNTRY_ALIASES.items()})
     return spellings
 
 

@@ -22,9 +22,9 @@ import pytest
 from conftest import REPO, raw_row, write_csv
 from streamlit.testing.v1 import AppTest
 
+from contract import AGE_GROUPS, FEATURES, GENDERS, MIN_CELL
 from dashboard.filters import korea_today
 from dashboard.i18n import country_name, t
-from contract import AGE_GROUPS, FEATURES, GENDERS, MIN_CELL
 from etl.generate import generate
 from etl.load import load, remove_batch
 

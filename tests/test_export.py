@@ -24,10 +24,10 @@ import duckdb
 import pytest
 from conftest import REPO, raw_row, write_csv
 
+from contract import MIN_CELL
 from dashboard.export import build_export, build_pack, escape_text, export_table, main, make_pack
 from dashboard.filters import Filters
 from dashboard.store import current_version
-from contract import MIN_CELL
 from etl.load import load
 
 START, END = date(2025, 1, 1), date(2025, 2, 28)

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from contract import AGE_GROUPS, COUNTRIES, FEATURES, GENDERS
 from dashboard import filters as filters_module
 from dashboard.filters import (
     COMPARISONS,
@@ -19,12 +20,10 @@ from dashboard.filters import (
     LANGUAGES,
     PRESETS,
     Filters,
-    country_codes,
     korea_today,
     parse_params,
     to_params,
 )
-from contract import AGE_GROUPS, FEATURES, GENDERS
 
 D = date.fromisoformat
 
@@ -37,7 +36,7 @@ def korean_by_default(monkeypatch):
 
 # --- the round trip ------------------------------------------------------------------------------
 
-CODES = sorted(country_codes())
+CODES = sorted(COUNTRIES)
 
 
 @st.composite

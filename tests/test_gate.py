@@ -15,8 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dashboard.gate import COMPLEMENT, SHOWN, SMALL, change, format_count, gate, is_small, margins, share
 from contract import MIN_CELL
+from dashboard.gate import COMPLEMENT, SHOWN, SMALL, change, format_count, gate, is_small, margins, share
 
 NA = None  # a suppressed count, as the tables below write it
 

@@ -23,9 +23,10 @@ import pycountry
 import pytest
 
 import etl.generate as generate_module
+from contract import COUNTRY_SHORT_NAMES, EARLIEST_BIRTH_YEAR, EARLIEST_EVENT_DATE, KNOWN_RAW_COLUMNS, TIMEZONE
 from etl import lookups
-from contract import EARLIEST_BIRTH_YEAR, EARLIEST_EVENT_DATE, KNOWN_RAW_COLUMNS, TIMEZONE
-from etl.generate import COUNTRY_ALIASES, KOREAN_COUNTRY_NAMES, generate
+from etl.generate import generate
+from etl.lookups import COUNTRY_ALIASES
 
 SEED = 7
 KST = ZoneInfo(TIMEZONE)
@@ -51,7 +52,7 @@ JSONL_DEFECTS = {"submitted_at", "feature", "date_of_birth", "residing_country",
 def country_spellings() -> frozenset[str]:
     """Case-folded ISO codes, English and Korean names (pycountry) and the aliases people type."""
     korean = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=["ko"])
-    names = set(KOREAN_COUNTRY_NAMES.values()) | {alias for aliases in COUNTRY_ALIASES.values() for alias in aliases}
+    names = set(COUNTRY_ALIASES) | {name for short in COUNTRY_SHORT_NAMES.values() for name in short.values()}
     for country in pycountry.countries:
         names |= {country.alpha_2, country.alpha_3, country.name, korean.gettext(country.name)}
         names |= {getattr(country, attr) for attr in ("common_name", "official_name") if hasattr(country, attr)}

@@ -19,8 +19,9 @@ from conftest import raw_row, store_rows, write_bytes, write_csv, write_jsonl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from contract import korean_country_name
 from etl.load import load, sql, staging_connection
-from etl.lookups import country_spellings, korean_country_name, lookup_tables, normalize_key
+from etl.lookups import country_spellings, lookup_tables, normalize_key
 from etl.sources import inspect_source
 
 STAGED_COLUMNS = ("row_no", "event_date", "feature", "country", "gender", "age_group", "reject_reason")

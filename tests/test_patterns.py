@@ -21,6 +21,7 @@ import duckdb
 import pycountry
 import pytest
 
+from contract import AGE_GROUPS, FEATURES, FILE_FORMATS, GENDERS, UNKNOWN
 from etl.audit.patterns import (
     BYTE_KINDS,
     COMMON_TLDS,
@@ -33,7 +34,6 @@ from etl.audit.patterns import (
     scan_bytes,
     scan_text,
 )
-from contract import AGE_GROUPS, FEATURES, FILE_FORMATS, GENDERS, UNKNOWN
 
 VECTORS_PATH = Path(__file__).with_name("vectors") / "presidio-tests.json"
 VECTORS = json.loads(VECTORS_PATH.read_text(encoding="utf-8"))

@@ -17,8 +17,8 @@ from pathlib import Path
 
 from conftest import LONG, raw_row, run_etl, write_csv
 
-from dashboard.store import current_version, query
 from contract import FEATURES
+from dashboard.store import current_version, query
 
 THREADS = 8
 LOADS = 10

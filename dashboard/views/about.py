@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
+from contract import MIN_CELL, TIMEZONE, TIMEZONE_LABEL
+from contract.export_log import entries, export_log_path
 from dashboard import queries
-from dashboard.export import log_path
 from dashboard.ui import batch_log, page_start
-from contract import MIN_CELL, TIMEZONE
 
 RULES = {
     "ko": f"""
@@ -46,7 +45,7 @@ def main() -> None:
     st.markdown(
         "\n".join(
             [
-                f"- **{ctx.t('last_load')}**: {facts['last_load'] or '–'} (KST)",
+                f"- **{ctx.t('last_load')}**: {facts['last_load'] or '–'} ({TIMEZONE_LABEL})",
                 f"- **{ctx.t('date_range')}**: {first} – {last}",
                 f"- **{ctx.t('batches')}**: {int(facts['batches']):,}",
                 f"- **{ctx.t('timezone')}**: {TIMEZONE}",
@@ -59,7 +58,7 @@ def main() -> None:
     batch_log(ctx)
 
     st.subheader(ctx.t("last_exports"))
-    exports = recent_exports(log_path())
+    exports = recent_exports(export_log_path())
     if exports.empty:
         st.caption("–")
     else:
@@ -67,25 +66,12 @@ def main() -> None:
 
 
 def recent_exports(path: Path, last: int = 10) -> pd.DataFrame:
-    """The last lines of the export log, newest first (the log holds selections and hashes only)."""
-    if not path.exists():
-        return pd.DataFrame()
-    entries = []
-    for line in path.read_text(encoding="utf-8").splitlines()[-last:]:
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            continue
-        entries.append(
-            {
-                "when": entry.get("when"),
-                "file": entry.get("file"),
-                "format": entry.get("format"),
-                "rows": entry.get("rows"),
-                "sha256": str(entry.get("sha256", ""))[:16],
-            }
-        )
-    return pd.DataFrame(entries[::-1])
+    """The last entries of the export log, newest first (the log holds selections and hashes only)."""
+    rows = [
+        {"when": e.when, "file": e.file, "format": e.format, "rows": e.rows, "sha256": e.sha256[:16]}
+        for e in entries(path)[-last:]
+    ]
+    return pd.DataFrame(rows[::-1])
 
 
 main()

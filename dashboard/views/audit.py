@@ -13,11 +13,12 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from contract import TIMEZONE_LABEL
+from contract.export_log import export_log_path
 from dashboard.store import StoreVersion
 from dashboard.ui import batch_log, page_start
 from etl.audit import AuditReport, CannotAudit, run_audit
 from etl.audit.report import format_figure
-from contract import export_log_path
 
 # Where the exports to check are kept (optional): the files the export log gives a path for are checked anyway.
 EXPORTS_ENV = "GANGNAM_EXPORTS_DIR"
@@ -93,7 +94,9 @@ def main() -> None:
             return
     st.markdown(
         ctx.t("audit_store_line").format(
-            path=report.store.path, sha=report.store.sha256[:16] + "…", when=report.when.strftime("%Y-%m-%d %H:%M KST")
+            path=report.store.path,
+            sha=report.store.sha256[:16] + "…",
+            when=report.when.strftime(f"%Y-%m-%d %H:%M {TIMEZONE_LABEL}"),
         )
     )
     if report.passed:

@@ -7,12 +7,12 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
+from contract import AGE_GROUPS, FEATURES, GENDERS
 from dashboard import charts, queries
 from dashboard.gate import format_count, gate, margins
 from dashboard.i18n import t
 from dashboard.queries import complete
 from dashboard.ui import Context, download, page_start
-from contract import AGE_GROUPS, FEATURES, GENDERS
 
 PYRAMID_SIDES = {"female": -1, "male": 1}
 

@@ -12,8 +12,9 @@ import io
 import pandas as pd
 import streamlit as st
 
-from dashboard.export import DIMENSIONS, FORMATS, PERIODS, build_export
+from dashboard.export import FORMATS, PERIODS, build_export
 from dashboard.i18n import t
+from dashboard.queries import GROUPABLE
 from dashboard.ui import download_button, page_start
 
 NO_PERIOD = "none"
@@ -32,7 +33,7 @@ def main() -> None:
         key="export_period",
     )
     by = middle.multiselect(
-        ctx.t("export_rows"), list(DIMENSIONS), default=["feature"], format_func=ctx.t, key="export_by"
+        ctx.t("export_rows"), list(GROUPABLE), default=["feature"], format_func=ctx.t, key="export_by"
     )
     fmt = right.radio(ctx.t("export_format"), FORMATS, format_func=lambda f: ctx.t(f"format_{f}"), key="export_format")
     if not by and period == NO_PERIOD:

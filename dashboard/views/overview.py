@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, queries
-from dashboard.gate import SHOWN, change, format_count, gate, margins, share
-from dashboard.ui import Context, download, page_start
 from contract import FEATURES, UNDER_14_GROUP
+from dashboard import charts, queries
+from dashboard.gate import SHOWN, change_of, format_count, gate, margins, share
+from dashboard.ui import Context, download, page_start
 
 FEATURE_TOTALS = ("feature",)
 # every margin of the (period, feature) table, as on the Services page: its period totals show there
@@ -30,11 +30,11 @@ def kpis(ctx: Context, current, previous) -> None:
     columns = st.columns(2 + len(FEATURES))
     total, total_status = current.grand_total()
     prev_total = previous.grand_total()[0] if previous else None
-    delta = change(pd.Series([total]), pd.Series([prev_total])).iloc[0] if previous else pd.NA
+    delta = change_of(total, prev_total) if previous else None
     columns[0].metric(
         ctx.t("submissions"),
         format_count(total, total_status, ctx.min_cell),
-        None if pd.isna(delta) else f"{delta:+.1%}",
+        None if delta is None else f"{delta:+.1%}",
         help=None if total_status == SHOWN else ctx.t(f"suppressed_{total_status}"),
     )
     cur = current.totals[FEATURE_TOTALS].set_index("feature")
@@ -44,13 +44,13 @@ def kpis(ctx: Context, current, previous) -> None:
             column.metric(ctx.t(feature), "0")
             continue
         value, status = cur.loc[feature, "visits"], cur.loc[feature, "status"]
-        d = pd.NA
+        d = None
         if prev is not None and feature in prev.index:
-            d = change(pd.Series([value]), pd.Series([prev.loc[feature, "visits"]])).iloc[0]
+            d = change_of(value, prev.loc[feature, "visits"])
         column.metric(
             ctx.t(feature),
             format_count(value, status, ctx.min_cell),
-            None if pd.isna(d) else f"{d:+.1%}",
+            None if d is None else f"{d:+.1%}",
             help=None if status == SHOWN else ctx.t(f"suppressed_{status}"),
         )
     under = queries.counts(ctx.version, ctx.filters, ctx.start, ctx.end, by=("age_group",))

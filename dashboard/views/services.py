@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
+from contract import AGE_GROUPS, FEATURES
 from dashboard import charts, queries
 from dashboard.gate import gate, margins
 from dashboard.queries import complete
 from dashboard.ui import Context, download, page_start
-from contract import AGE_GROUPS, FEATURES
 
 TOP_COUNTRIES = 15
 

@@ -12,7 +12,6 @@ import csv
 import hashlib
 import io
 import itertools
-import json
 import re
 import zipfile
 from collections import defaultdict
@@ -20,17 +19,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from contract import FORMULA_STARTS, HIDDEN_MARK, SMALL_MARK_PREFIX, TOTAL_LABELS, export_log
+from contract.export_log import ExportLogEntry, LogLine
 from etl.audit.patterns import BYTE_KINDS, scan_text
 from etl.audit.report import Check, FileHash, Thresholds
 from etl.audit.store_checks import describe
-from contract import TOTAL_LABELS
 
 INTEGER = re.compile(r"-?\d+")
 NUMBER = re.compile(r"-?\d+(\.\d+)?([eE][-+]?\d+)?")
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-MARK = re.compile(r"<(\d+)|x")  # `<10` for a small count, `x` for a complementary cell
-# OWASP CSV injection: a text cell starting with one of these runs as a formula
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# `<10` for a small count, `x` for a complementary cell (contract.small_mark, HIDDEN_MARK)
+MARK = re.compile(rf"{re.escape(SMALL_MARK_PREFIX)}(\d+)|{re.escape(HIDDEN_MARK)}")
 
 
 @dataclass(frozen=True)
@@ -41,35 +40,25 @@ class Exported:
     path: Path  # the file on disk (the ZIP, for a pack's CSV)
 
 
-def read_log(log: Path, check: Check) -> list[tuple[int, dict]]:
-    """(line number, entry) of every readable line of the export log."""
-    if not log.is_file():
-        return []
-    entries = []
-    with log.open(encoding="utf-8", errors="replace") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                entry = json.loads(line)
-            except json.JSONDecodeError:
-                check.fail(f"{log.name} line {number}", "not a JSON line")
-                continue
-            if not isinstance(entry, dict) or not isinstance(entry.get("sha256"), str):
-                check.fail(f"{log.name} line {number}", "an entry without a sha256")
-                continue
-            entries.append((number, entry))
-    return entries
+def read_log(log: Path, check: Check) -> list[ExportLogEntry]:
+    """Every readable entry of the export log; each unreadable line is a finding."""
+    logged = []
+    for item in export_log.read(log):
+        if isinstance(item, LogLine):
+            check.fail(f"{log.name} line {item.number}", item.problem)
+        else:
+            logged.append(item[1])
+    return logged
 
 
-def _files(folder: Path | None, logged: list[tuple[int, dict]], check: Check) -> Iterator[Exported]:
+def _files(folder: Path | None, logged: list[ExportLogEntry], check: Check) -> Iterator[Exported]:
     paths: list[Path] = []
     if folder is not None:
         paths += sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in (".csv", ".zip"))
     # files the command line wrote, wherever they are
-    for _, entry in logged:
-        path = Path(str(entry.get("path", "")))
-        if entry.get("path") and path.is_file() and path.resolve() not in {p.resolve() for p in paths}:
+    for entry in logged:
+        path = Path(entry.path or "")
+        if entry.path and path.is_file() and path.resolve() not in {p.resolve() for p in paths}:
             paths.append(path)
     for path in paths:
         try:
@@ -93,9 +82,9 @@ def _files(folder: Path | None, logged: list[tuple[int, dict]], check: Check) ->
 def check_exports(folder: Path | None, log: Path, thresholds: Thresholds) -> tuple[Check, list[FileHash]]:
     check = Check(7, "exports", "Exports against the publication rules and the export log")
     logged = read_log(log, check)
-    by_name: dict[str, list[dict]] = defaultdict(list)
-    for _, entry in logged:
-        by_name[str(entry.get("file", ""))].append(entry)
+    by_name: dict[str, list[ExportLogEntry]] = defaultdict(list)
+    for entry in logged:
+        by_name[entry.file].append(entry)
     hashes: list[FileHash] = []
     checked_names: set[str] = set()
     files = 0
@@ -111,11 +100,12 @@ def check_exports(folder: Path | None, log: Path, thresholds: Thresholds) -> tup
         else:
             # the newest line for this name: a later export of the same selection overwrites the file
             entry = entries[-1]
-            if entry["sha256"] != digest:
+            if entry.sha256 != digest:
                 check.fail(exported.shown, "its SHA-256 does not match its export log line: changed after export")
-            min_cell = max(thresholds.min_cell, int(entry.get("min_cell") or 0))
-            if int(entry.get("min_cell") or 0) < thresholds.min_cell:
-                check.fail(exported.shown, f"exported with min_cell {entry.get('min_cell')}, below the rule")
+            logged_min_cell = int(entry.min_cell or 0)
+            min_cell = max(thresholds.min_cell, logged_min_cell)
+            if logged_min_cell < thresholds.min_cell:
+                check.fail(exported.shown, f"exported with min_cell {entry.min_cell}, below the rule")
         for where, what in check_csv(exported.content, min_cell):
             check.fail(f"{exported.shown} {where}", what)
     missing = sum(1 for name in by_name if name not in checked_names)

@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
+from contract import TIMEZONE
+from contract.export_log import export_log_path
 from etl.audit.export_checks import check_exports
 from etl.audit.report import AuditReport, CannotAudit, FileHash, Thresholds, load_thresholds
 from etl.audit.store_checks import (
@@ -20,7 +22,6 @@ from etl.audit.store_checks import (
     check_under_14,
     check_values,
 )
-from contract import TIMEZONE, export_log_path
 
 DUCKDB_MAGIC = b"DUCK"  # bytes 8-11 of every DuckDB database file
 

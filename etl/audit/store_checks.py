@@ -12,8 +12,17 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
-import pycountry
 
+from contract import (
+    AGE_GROUPS,
+    COUNTRIES,
+    FEATURES,
+    FILE_FORMATS,
+    GENDERS,
+    STORE_TABLES,
+    UNDER_14_GROUP,
+    korea_today,
+)
 from etl.audit.patterns import (
     BYTE_KINDS,
     KINDS,
@@ -25,21 +34,11 @@ from etl.audit.patterns import (
     scan_text,
 )
 from etl.audit.report import Check, Thresholds
-from contract import (
-    AGE_GROUPS,
-    FEATURES,
-    FILE_FORMATS,
-    GENDERS,
-    STORE_TABLES,
-    UNDER_14_GROUP,
-    UNKNOWN,
-    korea_today,
-)
 
 STORE = "store"  # the name the store is attached under
 DIMENSION_DOMAINS = {
     "feature": FEATURES,
-    "country": (*sorted(c.alpha_2 for c in pycountry.countries), UNKNOWN),
+    "country": tuple(sorted(COUNTRIES)),
     "gender": GENDERS,
     "age_group": AGE_GROUPS,
 }
