@@ -21,11 +21,11 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from etl.audit.patterns import redact
 from etl.errors import EtlError, FileRefused
 from etl.guard import Progress, ReadStopped
 from etl.publish import NewBatch, read_batches, rebuild, store_lock
 from etl.purge import purge_sources
+from etl.redact import redact
 from etl.scan import scan_file
 from etl.sources import SourceFile, inspect_source
 from etl.stage import ReadTooCostly, Staged, stage
