@@ -24,7 +24,7 @@ from dashboard.filters import (
 from dashboard.gate import format_count, gate
 from dashboard.i18n import country_name, t
 from dashboard.store import StoreUnreadable, StoreVersion, current_version, has_data, store_path
-from etl.audit.patterns import redact
+from etl.redact import redact
 
 LANGUAGE_NAMES = {"ko": "한국어", "en": "English"}
 WIDGETS = (

@@ -23,6 +23,7 @@ import pyarrow as pa
 
 from contract import DIMENSIONS, STORE_TABLES, TIMEZONE
 from etl.errors import EtlError, StoreBusy
+from etl.sql_files import sql
 
 TEMP_MARK = ".building-"
 
@@ -80,14 +81,7 @@ def _create_schema(con: duckdb.DuckDBPyConnection) -> None:
 
 def check_batch_log(con: duckdb.DuckDBPyConnection, db: Path, catalog: str | None = None) -> None:
     """Refuse a store whose batch log is not this version's: its hashes would not match, and files would load twice."""
-    found = [
-        name
-        for (name,) in con.execute(
-            "select column_name from information_schema.columns where table_name = 'batches' "
-            "and table_catalog = coalesce(?, current_database()) order by ordinal_position",
-            [catalog],
-        ).fetchall()
-    ]
+    found = [name for (name,) in con.execute(sql("store/batch_log_columns"), {"catalog": catalog}).fetchall()]
     if found != list(STORE_TABLES["batches"]):
         raise EtlError(
             f"{db}: the store was written by another version of the ETL (its batch log differs); "
@@ -101,11 +95,7 @@ def read_batches(db: Path) -> list[dict[str, object]]:
         return []
     with duckdb.connect(str(db), read_only=True) as con:
         check_batch_log(con, db)
-        korea_time = f"strftime(timezone('{TIMEZONE}', {{0}}), '%Y-%m-%d %H:%M:%S') as {{0}}"
-        cursor = con.execute(
-            f"select * replace ({korea_time.format('loaded_at')}, {korea_time.format('source_destroyed_at')}) "
-            "from batches order by batch_id"
-        )
+        cursor = con.execute(sql("store/batch_log"), {"timezone": TIMEZONE})
         names = [column[0] for column in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
@@ -160,12 +150,7 @@ def rebuild(
                     "update batches set source_destroyed = true, source_destroyed_at = ? where batch_id = ?",
                     [when, batch_id],
                 )
-            dims = ", ".join(DIMENSIONS)
-            # sorted by date so that the dashboard's date filters skip whole row groups
-            con.execute(
-                f"insert into visit_counts select {dims}, sum(visits)::bigint from batch_counts "
-                f"group by {dims} order by {dims}"
-            )
+            con.execute(f"insert into visit_counts by name {sql('marts/visit_counts')}")
             con.execute("checkpoint")
         _fsync(temp)
         os.replace(temp, db)

@@ -131,7 +131,7 @@ class SourceFile:
         longer than DuckDB's read buffer (see SCAN_CHUNK).
 
         `padded` (CSV, one thread) is for a file with too many rows of the
-        wrong width for DuckDB's rejects table (see etl.load.OverBudget): a
+        wrong width for DuckDB's rejects table (see etl.guard.OverBudget): a
         short row is padded with nulls and one more column catches a surplus
         field, so the row reaches the query, which rejects it as
         wrong_field_count; an empty field is read as '' so that a padded null
@@ -403,7 +403,7 @@ def first_malformed_row(source: SourceFile) -> tuple[int, str] | None:
     """The first data row, among the first DIAGNOSED_ROWS, that DuckDB's reader would reject, and why.
 
     Only to point at a row in the message for a file refused as too costly to
-    read (see etl.load): Python's csv module reads as DuckDB does closely
+    read (see etl.stage): Python's csv module reads as DuckDB does closely
     enough to name a row, not to count rows. Numbers count blank lines, as
     DuckDB's do; only a row number and a reason come out.
     """

@@ -63,8 +63,9 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from test_privacy import files_under, leaked, table_values
 
-from etl.load import load, stage
+from etl.load import load
 from etl.sources import first_malformed_row, inspect_source
+from etl.stage import stage
 
 Cell = tuple[str, str, str, str, str]  # event_date, feature, country, gender, age_group
 

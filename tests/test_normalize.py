@@ -20,9 +20,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from contract import korean_country_name
-from etl.load import load, sql, staging_connection
+from etl.load import load
 from etl.lookups import country_spellings, lookup_tables, normalize_key
 from etl.sources import inspect_source
+from etl.sql_files import sql
+from etl.stage import staging_connection
 
 STAGED_COLUMNS = ("row_no", "event_date", "feature", "country", "gender", "age_group", "reject_reason")
 
@@ -38,7 +40,7 @@ def staged(con: duckdb.DuckDBPyConnection, path: Path) -> list[dict[str, object]
     """The staged rows of one raw file, in file order, dates as ISO text."""
     source = inspect_source(path)
     con.execute(f"create or replace temp view raw_source as {source.relation_sql(numbered=True)}")
-    con.execute(f"create or replace temp view staged as {sql('staging')}")
+    con.execute(f"create or replace temp view staged as {sql('staging/staging')}")
     rows = con.execute(
         "select row_no, event_date::varchar, feature, country, gender, age_group, reject_reason "
         "from staged order by row_no"

@@ -1,7 +1,8 @@
 -- Row numbers of rejected rows, for the reject report: a row number and a reason, nothing else.
--- `query_rejects` (row_no counted among the rows the reader returned, reason) and
--- `reader_rejects` (row_no in the file, error_type) are this file's two kinds of rejects;
--- `reader_reasons` maps DuckDB's error types to ours. Parameter: the reason for other errors.
+-- `query_rejects` (query_rejects.sql: row_no counted among the rows the reader returned, reason)
+-- and `reader_rejects` (reader_rejects.sql: row_no in the file, error_type) are this file's two
+-- kinds of rejects; `reader_reasons` maps DuckDB's error types to ours.
+-- Parameter $other_error: the reason for any other error.
 with numbered as (
     select
         row_no,
@@ -24,7 +25,7 @@ from_query as (
 ),
 
 from_reader as (
-    select reader_rejects.row_no, coalesce(reader_reasons.reason, ?) as reason
+    select reader_rejects.row_no, coalesce(reader_reasons.reason, $other_error) as reason
     from reader_rejects
     left join reader_reasons using (error_type)
 )

@@ -1,4 +1,4 @@
--- Normalized rows (the view `staged`, staging.sql) -> counts by cell.
+-- Normalized rows (the view `staged`, staging.sql) -> counts by cell: the table `file_counts`.
 -- Rejected rows are counted by reason only: their dimensions are dropped.
 select
     case when reject_reason is null then event_date end as event_date,

@@ -1,0 +1,24 @@
+-- The public table `visit_counts` (DESIGN.md): counts by cell over every batch of the store.
+-- Reads `batch_counts` (one row per batch and cell). Sorted by date, so that the dashboard's
+-- date filters skip whole row groups.
+with batch_cells as (
+    select event_date, feature, country, gender, age_group, visits
+    from batch_counts
+),
+
+cells as (
+    select
+        -- the dimensions, contract.DIMENSIONS
+        event_date,
+        feature,
+        country,
+        gender,
+        age_group,
+        -- the count
+        sum(visits)::bigint as visits
+    from batch_cells
+    group by all
+)
+
+select * from cells
+order by event_date, feature, country, gender, age_group
