@@ -27,8 +27,8 @@ from test_privacy import Hostile
 
 from contract import korea_today
 from dashboard.export import main as export_main
-from etl.audit import CannotAudit, load_thresholds, run_audit
-from etl.audit.export_checks import check_csv
+from audit import CannotAudit, load_thresholds, run_audit
+from audit.export_checks import check_csv
 from etl.generate import generate
 from etl.load import load
 

@@ -22,7 +22,7 @@ import pycountry
 import pytest
 
 from contract import AGE_GROUPS, FEATURES, FILE_FORMATS, GENDERS, UNKNOWN
-from etl.audit.patterns import (
+from audit.patterns import (
     BYTE_KINDS,
     COMMON_TLDS,
     KINDS,

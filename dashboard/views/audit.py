@@ -1,6 +1,6 @@
 """Privacy audit: the officer's checks of the store and the exports, run here, with the report to download.
 
-The page calls the same `etl.audit.run_audit` as `python -m etl audit`; its
+The page calls the same `audit.run_audit` as `python -m etl audit`; its
 result is cached per store version and export log state. Findings hold masked
 values only.
 """
@@ -17,8 +17,8 @@ from contract import TIMEZONE_LABEL
 from contract.export_log import export_log_path
 from dashboard.store import StoreVersion
 from dashboard.ui import batch_log, page_start
-from etl.audit import AuditReport, CannotAudit, run_audit
-from etl.audit.report import format_figure
+from audit import AuditReport, CannotAudit, run_audit
+from audit.report import format_figure
 
 # Where the exports to check are kept (optional): the files the export log gives a path for are checked anyway.
 EXPORTS_ENV = "GANGNAM_EXPORTS_DIR"

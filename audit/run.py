@@ -11,9 +11,9 @@ import duckdb
 
 from contract import TIMEZONE
 from contract.export_log import export_log_path
-from etl.audit.export_checks import check_exports
-from etl.audit.report import AuditReport, CannotAudit, FileHash, Thresholds, load_thresholds
-from etl.audit.store_checks import (
+from audit.export_checks import check_exports
+from audit.report import AuditReport, CannotAudit, FileHash, Thresholds, load_thresholds
+from audit.store_checks import (
     STORE,
     check_bytes,
     check_domains,

@@ -21,9 +21,9 @@ from pathlib import Path
 
 from contract import FORMULA_STARTS, HIDDEN_MARK, SMALL_MARK_PREFIX, TOTAL_LABELS, export_log
 from contract.export_log import ExportLogEntry, LogLine
-from etl.audit.patterns import BYTE_KINDS, scan_text
-from etl.audit.report import Check, FileHash, Thresholds
-from etl.audit.store_checks import describe
+from audit.patterns import BYTE_KINDS, scan_text
+from audit.report import Check, FileHash, Thresholds
+from audit.store_checks import describe
 
 INTEGER = re.compile(r"-?\d+")
 NUMBER = re.compile(r"-?\d+(\.\d+)?([eE][-+]?\d+)?")

@@ -23,7 +23,7 @@ from contract import (
     UNDER_14_GROUP,
     korea_today,
 )
-from etl.audit.patterns import (
+from audit.patterns import (
     BYTE_KINDS,
     KINDS,
     Match,
@@ -33,7 +33,7 @@ from etl.audit.patterns import (
     scan_bytes,
     scan_text,
 )
-from etl.audit.report import Check, Thresholds
+from audit.report import Check, Thresholds
 
 STORE = "store"  # the name the store is attached under
 DIMENSION_DOMAINS = {

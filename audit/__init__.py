@@ -5,7 +5,7 @@ the store or the files itself and knows only the contract (`contract`),
 never the code that wrote them.
 """
 
-from etl.audit.report import AuditReport, CannotAudit, Check, Finding, Thresholds, load_thresholds
-from etl.audit.run import run_audit
+from audit.report import AuditReport, CannotAudit, Check, Finding, Thresholds, load_thresholds
+from audit.run import run_audit
 
 __all__ = ["AuditReport", "CannotAudit", "Check", "Finding", "Thresholds", "load_thresholds", "run_audit"]
