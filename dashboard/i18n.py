@@ -136,9 +136,9 @@ TEXT: dict[str, dict[str, str]] = {
     "batch_log": {"ko": "적재 기록", "en": "Batch log"},
     "audit": {"ko": "개인정보 감사", "en": "Privacy audit"},
     "audit_intro": {
-        "ko": "개인정보 보호책임자가 `python -m etl audit`로 실행하는 것과 같은 검사입니다. 저장소와 내보내기 파일에 "
+        "ko": "개인정보 보호책임자가 `python -m audit`로 실행하는 것과 같은 검사입니다. 저장소와 내보내기 파일에 "
         "식별자가 없는지, 공개된 숫자로 개인을 특정할 수 없는지 확인합니다.",
-        "en": "The same checks the privacy officer runs with `python -m etl audit`: no identifier in the store or the "
+        "en": "The same checks the privacy officer runs with `python -m audit`: no identifier in the store or the "
         "exports, and no published number that singles a person out.",
     },
     "audit_pass": {"ko": "모든 검사 통과", "en": "Every check passed"},

@@ -1,4 +1,4 @@
-"""The privacy officer's audit (`python -m etl audit`): planted stores and exports, each caught by the right check.
+"""The privacy officer's audit (`python -m audit`): planted stores and exports, each caught by the right check.
 
 Stores are built by the real ETL, then changed here with DuckDB the way a
 buggy or careless writer would; exports are written by the real export
@@ -41,7 +41,7 @@ RRN = "960121-1021413"  # a resident registration number with a valid checksum
 
 def audit_cli(*args: object, log: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "etl", "audit", *map(str, args), "--export-log", str(log)],
+        [sys.executable, "-m", "audit", *map(str, args), "--export-log", str(log)],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -513,6 +513,19 @@ def test_the_audit_page_shows_the_verdict_and_findings(monkeypatch, clean, tmp_p
         "Highest risk",
     ]
     assert [b.label for b in at.download_button] == ["Markdown", "JSON"]
+
+
+def test_the_old_command_says_where_the_audit_went(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "etl", "audit", "--db", str(tmp_path / "x.duckdb")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.startswith("the privacy audit is its own command now: python -m audit --db PATH")
 
 
 def test_the_demo_data_of_make_run_passes_the_audit(tmp_path):
