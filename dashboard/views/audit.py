@@ -47,7 +47,7 @@ def figure_label(ctx: Context, name: str) -> str:
     return ctx.t(f"audit_figure_{name}")
 
 
-def figure_value(name: str, value: float) -> str:
+def figure_value(name: str, value: int | float) -> str:
     if isinstance(value, float):
         return f"{value:.1%}" if name in SHARES else f"{value:.3f}"
     return f"{value:,}"
