@@ -59,7 +59,7 @@ def store_figures(db: Path) -> dict[str, int]:
 def audit_seconds(db: Path, workdir: Path) -> float:
     started = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "etl", "audit", "--db", str(db), "--export-log", str(workdir / "none.log")],
+        [sys.executable, "-m", "audit", "--db", str(db), "--export-log", str(workdir / "none.log")],
         cwd=ROOT, capture_output=True, text=True, check=False,
     )  # fmt: skip
     if done.returncode not in (0, 1):

@@ -136,9 +136,9 @@ TEXT: dict[str, dict[str, str]] = {
     "batch_log": {"ko": "적재 기록", "en": "Batch log"},
     "audit": {"ko": "개인정보 감사", "en": "Privacy audit"},
     "audit_intro": {
-        "ko": "개인정보 보호책임자가 `python -m etl audit`로 실행하는 것과 같은 검사입니다. 저장소와 내보내기 파일에 "
+        "ko": "개인정보 보호책임자가 `python -m audit`로 실행하는 것과 같은 검사입니다. 저장소와 내보내기 파일에 "
         "식별자가 없는지, 공개된 숫자로 개인을 특정할 수 없는지 확인합니다.",
-        "en": "The same checks the privacy officer runs with `python -m etl audit`: no identifier in the store or the "
+        "en": "The same checks the privacy officer runs with `python -m audit`: no identifier in the store or the "
         "exports, and no published number that singles a person out.",
     },
     "audit_pass": {"ko": "모든 검사 통과", "en": "Every check passed"},
@@ -162,10 +162,33 @@ TEXT: dict[str, dict[str, str]] = {
     "audit_figure": {"ko": "항목", "en": "Figure"},
     "audit_value": {"ko": "값", "en": "Value"},
     "audit_risk_title": {"ko": "재식별 위험 (k = {k})", "en": "Re-identification risk (k = {k})"},
-    "audit_smallest_class": {"ko": "가장 작은 집단", "en": "Smallest class"},
-    "audit_share_at_risk": {"ko": "k 미만 집단의 기록 비율", "en": "Records in classes below k"},
-    "audit_average_risk": {"ko": "평균 위험", "en": "Average risk"},
-    "audit_highest_risk": {"ko": "최고 위험", "en": "Highest risk"},
+    # the audit's figures, one per attribute of its figures classes (audit.SchemaFigures, ...)
+    "audit_figure_tables": {"ko": "테이블", "en": "Tables"},
+    "audit_figure_columns": {"ko": "열", "en": "Columns"},
+    "audit_figure_columns_checked": {"ko": "검사한 열", "en": "Columns checked"},
+    "audit_figure_values_scanned": {"ko": "검사한 서로 다른 텍스트 값", "en": "Distinct text values scanned"},
+    "audit_figure_found": {"ko": "발견: {kind}", "en": "{kind} found"},
+    "audit_figure_dates_in_file_names": {
+        "ko": "파일 이름 속 날짜 (실패 아님)",
+        "en": "Dates in file names (not failed)",
+    },
+    "audit_figure_bytes_scanned": {"ko": "검사한 바이트", "en": "Bytes scanned"},
+    "audit_figure_files": {"ko": "파일", "en": "Files"},
+    "audit_figure_free_blocks": {"ko": "빈 블록", "en": "Free blocks"},
+    "audit_figure_k": {"ko": "k (집단 크기 기준)", "en": "k (class size)"},
+    "audit_figure_classes": {"ko": "집단", "en": "Classes"},
+    "audit_figure_records": {"ko": "기록", "en": "Records"},
+    "audit_figure_smallest_class": {"ko": "가장 작은 집단", "en": "Smallest class"},
+    "audit_figure_classes_below_k": {"ko": "k 미만 집단", "en": "Classes below k"},
+    "audit_figure_records_below_k": {"ko": "k 미만 집단의 기록", "en": "Records in classes below k"},
+    "audit_figure_unique_classes": {"ko": "기록이 하나뿐인 집단", "en": "Unique classes (one record)"},
+    "audit_figure_share_at_risk": {"ko": "k 미만 집단의 기록 비율", "en": "Share of records in classes below k"},
+    "audit_figure_highest_risk": {"ko": "최고 위험", "en": "Highest risk"},
+    "audit_figure_average_risk": {"ko": "평균 위험", "en": "Average risk"},
+    "audit_figure_under_14_submissions": {"ko": "14세 미만(0-13) 신청 건수", "en": "Submissions of under-14s (0-13)"},
+    "audit_figure_files_checked": {"ko": "검사한 파일", "en": "Files checked"},
+    "audit_figure_export_log_lines": {"ko": "내보내기 기록 줄", "en": "Export log lines"},
+    "audit_figure_logged_files_not_found": {"ko": "찾지 못한 기록된 파일", "en": "Logged files not found"},
     "audit_store_line": {
         "ko": "저장소 `{path}` · SHA-256 `{sha}` · 검사 시각 {when}",
         "en": "Store `{path}` · SHA-256 `{sha}` · checked {when}",

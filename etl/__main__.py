@@ -1,7 +1,9 @@
-"""Command line of the ETL: generate, load, batches, remove-batch, audit.
+"""Command line of the ETL: generate, load, batches, remove-batch.
 
-A thin layer over etl.load, etl.publish, etl.generate and etl.audit. Every message it
-prints names files, rows and reasons, never a value from a raw file.
+A thin layer over etl.load, etl.publish and etl.generate. Every message it
+prints names files, rows and reasons, never a value from a raw file. The
+privacy audit is not here: it checks the ETL's work without its code, as
+`python -m audit`.
 """
 
 from __future__ import annotations
@@ -17,12 +19,12 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 
 from contract import DEFAULT_STORE
-from contract.export_log import DEFAULT_EXPORT_LOG, EXPORT_LOG_ENV
 from etl.errors import EtlError
 from etl.load import FileResult, load, remove_batch
 from etl.publish import read_batches
 
 EXIT_OK, EXIT_FAILED, EXIT_REFUSED = 0, 1, 2
+AUDIT_MOVED = "python -m audit --db PATH [--exports DIR] [--export-log PATH] [--report PATH] [--config TOML]"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -54,19 +56,8 @@ def _parser() -> argparse.ArgumentParser:
     remove = commands.add_parser("remove-batch", parents=[db_option], help="take one batch out of the store")
     remove.add_argument("batch_id", type=int)
 
-    audit = commands.add_parser(
-        "audit", help="certify the store and the exports: exit 0 when every check passes, 1 when one fails"
-    )
-    audit.add_argument("--db", type=Path, default=Path(DEFAULT_STORE), help="the store (default: %(default)s)")
-    audit.add_argument("--exports", type=Path, metavar="DIR", help="a folder of exported CSV files and report packs")
-    audit.add_argument(
-        "--export-log",
-        type=Path,
-        metavar="PATH",
-        help=f"the export log (default: ${EXPORT_LOG_ENV} or {DEFAULT_EXPORT_LOG})",
-    )
-    audit.add_argument("--report", type=Path, metavar="PATH", help="write the full report as PATH.md and PATH.json")
-    audit.add_argument("--config", type=Path, metavar="TOML", help="thresholds overriding etl/audit/thresholds.toml")
+    # listed for the help only: main() answers `audit` with a pointer before parsing its options
+    commands.add_parser("audit", help="moved: python -m audit (the privacy audit is its own command)")
     return parser
 
 
@@ -148,30 +139,15 @@ def _batches(args: argparse.Namespace, out: Console) -> int:
     return EXIT_OK
 
 
-def _audit(args: argparse.Namespace, out: Console, err: Console) -> int:
-    from etl.audit import CannotAudit, load_thresholds, run_audit
-
-    try:
-        report = run_audit(args.db, args.exports, args.export_log, load_thresholds(args.config))
-    except CannotAudit as error:
-        err.print(f"audit cannot run: {error}", markup=False)
-        return EXIT_REFUSED
-    for line in report.verdict_lines():
-        out.print(line, markup=False)
-    if args.report is not None:
-        try:
-            markdown, data = report.write(args.report)
-        except OSError as error:
-            err.print(f"audit: cannot write the report: {error.filename}: {error.strerror}", markup=False)
-            return EXIT_REFUSED
-        out.print(f"report: {markdown} and {data}", markup=False)
-    return EXIT_OK if report.passed else EXIT_FAILED
-
-
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
     out = Console(highlight=False, soft_wrap=True)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
+    if argv[:1] == ["audit"]:
+        # the audit checks the ETL without its code, so the ETL cannot run it: say where it went
+        err.print(f"the privacy audit is its own command now: {AUDIT_MOVED}", markup=False)
+        return EXIT_REFUSED
+    args = _parser().parse_args(argv)
     try:
         if args.command == "generate":
             from etl.generate import generate
@@ -188,8 +164,6 @@ def main(argv: list[str] | None = None) -> int:
             return _load(args, out, err)
         if args.command == "batches":
             return _batches(args, out)
-        if args.command == "audit":
-            return _audit(args, out, err)
         if args.command == "remove-batch":
             batch = remove_batch(args.db, args.batch_id, lock_wait_seconds=args.wait)
             out.print(

@@ -1,4 +1,4 @@
-"""The privacy officer's audit (`python -m etl audit`): planted stores and exports, each caught by the right check.
+"""The privacy officer's audit (`python -m audit`): planted stores and exports, each caught by the right check.
 
 Stores are built by the real ETL, then changed here with DuckDB the way a
 buggy or careless writer would; exports are written by the real export
@@ -9,7 +9,9 @@ output on a hostile raw file.
 
 from __future__ import annotations
 
+import ast
 import csv
+import dataclasses
 import hashlib
 import io
 import json
@@ -25,10 +27,22 @@ import pytest
 from conftest import REPO
 from test_privacy import Hostile
 
+from audit import (
+    ByteFigures,
+    CannotAudit,
+    CheckKey,
+    DomainFigures,
+    ExportFigures,
+    PatternFigures,
+    RiskFigures,
+    SchemaFigures,
+    Under14Figures,
+    load_thresholds,
+    run_audit,
+)
+from audit.export_checks import check_csv
 from contract import korea_today
 from dashboard.export import main as export_main
-from etl.audit import CannotAudit, load_thresholds, run_audit
-from etl.audit.export_checks import check_csv
 from etl.generate import generate
 from etl.load import load
 
@@ -41,7 +55,7 @@ RRN = "960121-1021413"  # a resident registration number with a valid checksum
 
 def audit_cli(*args: object, log: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "etl", "audit", *map(str, args), "--export-log", str(log)],
+        [sys.executable, "-m", "audit", *map(str, args), "--export-log", str(log)],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -134,7 +148,7 @@ def test_the_projects_own_store_and_exports_pass(clean, tmp_path):
 def test_the_risk_figures_are_the_classes_of_the_store(clean):
     db = clean[0]
     report = run_audit(db, export_log=clean[2])
-    (risk,) = [c for c in report.checks if c.key == "risk"]
+    risk = report.figures(RiskFigures)
     with duckdb.connect(str(db), read_only=True) as con:
         sizes = [
             size
@@ -144,16 +158,31 @@ def test_the_risk_figures_are_the_classes_of_the_store(clean):
             ).fetchall()
         ]
     records = sum(sizes)
-    assert risk.figures["classes"] == len(sizes)
-    assert risk.figures["records"] == records
-    assert risk.figures["smallest class"] == min(sizes)
-    assert risk.figures["unique classes (one record)"] == sizes.count(1)
-    assert risk.figures["records in classes below k=5"] == sum(s for s in sizes if s < 5)
-    assert risk.figures["records at risk (prosecutor risk above 1/k), share"] == pytest.approx(
-        sum(s for s in sizes if s < 5) / records
-    )
-    assert risk.figures["highest prosecutor risk (1 / smallest class)"] == pytest.approx(1 / min(sizes))
-    assert risk.figures["average prosecutor risk (classes / records)"] == pytest.approx(len(sizes) / records)
+    assert risk.k == 5
+    assert risk.classes == len(sizes)
+    assert risk.records == records
+    assert risk.smallest_class == min(sizes)
+    assert risk.unique_classes == sizes.count(1)
+    assert risk.classes_below_k == sum(1 for s in sizes if s < 5)
+    assert risk.records_below_k == sum(s for s in sizes if s < 5)
+    assert risk.share_at_risk == pytest.approx(sum(s for s in sizes if s < 5) / records)
+    assert risk.highest_risk == pytest.approx(1 / min(sizes))
+    assert risk.average_risk == pytest.approx(len(sizes) / records)
+    assert report.check(CheckKey.RISK).figures is risk and report.check(CheckKey.RISK).number == 5
+    # the report files keep the labels they always had
+    (labelled,) = [c["figures"] for c in json.loads(report.to_json())["checks"] if c["key"] == "risk"]
+    assert labelled == {
+        "classes": risk.classes,
+        "records": risk.records,
+        "smallest class": risk.smallest_class,
+        "classes below k=5": risk.classes_below_k,
+        "records in classes below k=5": risk.records_below_k,
+        "unique classes (one record)": risk.unique_classes,
+        "records at risk (prosecutor risk above 1/k), share": risk.share_at_risk,
+        "highest prosecutor risk (1 / smallest class)": risk.highest_risk,
+        "average prosecutor risk (classes / records)": risk.average_risk,
+    }
+    assert f"| records in classes below k=5 | {risk.records_below_k:,} |" in report.to_markdown()
 
 
 def test_thresholds_from_config_make_the_risk_check_fail(clean, tmp_path):
@@ -267,9 +296,11 @@ def test_a_resident_registration_number_in_a_file_name(clean, tmp_path):
 
 def test_a_date_in_a_file_name_is_counted_not_failed(clean, tmp_path):
     db = planted(clean, tmp_path, ["update batches set file_name = 'export-2025-10-01.csv' where batch_id = 1"])
-    (check,) = [c for c in run_audit(db, export_log=tmp_path / "none.log").checks if c.key == "patterns"]
+    check = run_audit(db, export_log=tmp_path / "none.log").check(CheckKey.PATTERNS)
     assert check.passed
-    assert check.figures["dates in file names (not failed)"] == 1
+    assert isinstance(check.figures, PatternFigures)
+    assert check.figures.dates_in_file_names == 1 and check.figures.found == {}
+    assert check.figures.labelled()["dates in file names (not failed)"] == 1
 
 
 def test_raw_rows_in_a_dropped_staging_table(clean, tmp_path):
@@ -443,11 +474,12 @@ def test_a_changed_table_inside_a_report_pack(clean, tmp_path):
 
 def test_logged_files_are_found_by_their_path_without_a_folder(clean):
     report = run_audit(clean[0], export_log=clean[2])
-    (check,) = [c for c in report.checks if c.key == "exports"]
+    check = report.check(CheckKey.EXPORTS)
     assert check.passed, check.findings
     # the 4 CSVs and the pack the command line wrote (the pack's 4 tables)
-    assert check.figures["files checked"] == 8
-    assert check.figures["logged files not found"] == 0
+    assert check.figures == report.figures(ExportFigures)
+    assert check.figures.files_checked == 8
+    assert check.figures.logged_files_not_found == 0
 
 
 @pytest.mark.parametrize(
@@ -484,20 +516,41 @@ def test_export_rules_near_misses(text):
     assert check_csv(text.encode("utf-8-sig"), 10) == []
 
 
-def test_the_audit_page_shows_the_verdict_and_findings(monkeypatch, clean, tmp_path):
+# what each language's page says for the risk cards and a check's title (dashboard/i18n.py)
+PAGE_TEXT = {
+    "en": {
+        "title": "Privacy audit",
+        "failed": "Some checks failed",
+        "check_3": "**3. Pattern scan of every text value**",
+        "cards": ["Smallest class", "Share of records in classes below k", "Average risk", "Highest risk"],
+        "records_below_k": "Records in classes below k",
+    },
+    "ko": {
+        "title": "개인정보 감사",
+        "failed": "통과하지 못한 검사가 있습니다",
+        "check_3": "**3. 모든 텍스트 값의 식별자 패턴 검사**",
+        "cards": ["가장 작은 집단", "k 미만 집단의 기록 비율", "평균 위험", "최고 위험"],
+        "records_below_k": "k 미만 집단의 기록",
+    },
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_the_audit_page_shows_the_verdict_and_findings(monkeypatch, clean, tmp_path, lang):
     from streamlit.testing.v1 import AppTest
 
     db = planted(clean, tmp_path, [f"update batches set file_name = '{RRN}_visitors.csv' where batch_id = 2"])
     monkeypatch.setenv("GANGNAM_DB", str(db))
     monkeypatch.setenv("GANGNAM_EXPORT_LOG", str(clean[2]))
     at = AppTest.from_file(str(REPO / "dashboard" / "app.py"), default_timeout=120)
-    at.query_params["lang"] = "en"
+    at.query_params["lang"] = lang
     at.switch_page("views/audit.py").run()
     assert not at.exception, [e.value for e in at.exception]
-    assert at.title[0].value == "Privacy audit"
-    assert [e.value for e in at.error] == ["Some checks failed"]
+    said = PAGE_TEXT[lang]
+    assert at.title[0].value == said["title"]
+    assert [e.value for e in at.error] == [said["failed"]]
     texts = " ".join(m.value for m in at.markdown)
-    assert "**3. Pattern scan of every text value**" in texts
+    assert said["check_3"] in texts
     # the pattern scan and the byte scan (the file name is in the file's bytes too) fail, the rest pass
     assert texts.count(":red-badge[") == 2 and texts.count(":green-badge[") == 5, texts
     tables = " ".join(frame.value.to_csv() for frame in at.dataframe)
@@ -506,13 +559,65 @@ def test_the_audit_page_shows_the_verdict_and_findings(monkeypatch, clean, tmp_p
     assert "kr rrn 9" in tables
     # the batch log on the page does not show it either
     assert "[kr_rrn]_visitors.csv" in tables
-    assert [m.label for m in at.metric] == [
-        "Smallest class",
-        "Records in classes below k",
-        "Average risk",
-        "Highest risk",
+    # the risk cards: the typed figures of the same audit, under the page's own labels
+    risk = run_audit(db, export_log=clean[2]).figures(RiskFigures)
+    assert [m.label for m in at.metric] == said["cards"]
+    assert [m.value for m in at.metric] == [
+        f"{risk.smallest_class:,}",
+        f"{risk.share_at_risk:.1%}",
+        f"{risk.average_risk:.3f}",
+        f"{risk.highest_risk:.3f}",
     ]
+    # the figures tables are labelled by the page too, never with the report's English labels
+    assert f"{said['records_below_k']},{risk.records_below_k:,}" in tables.replace('"', "")
+    assert "records in classes below k=" not in tables
     assert [b.label for b in at.download_button] == ["Markdown", "JSON"]
+
+
+def test_the_page_has_a_label_for_every_check_and_figure():
+    from dashboard.i18n import TEXT
+
+    figures = (ByteFigures, DomainFigures, ExportFigures, PatternFigures, RiskFigures, SchemaFigures, Under14Figures)
+    keys = [f"audit_{key.value}" for key in CheckKey]
+    keys += [f"audit_figure_{item.name}" for kind in figures for item in dataclasses.fields(kind)]
+    assert [key for key in keys if set(TEXT.get(key, {})) != {"ko", "en"}] == []
+    assert [key.number for key in CheckKey] == [1, 2, 3, 4, 5, 6, 7]
+
+
+def _imports(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module)
+    return found
+
+
+def test_the_audit_depends_on_the_contract_and_duckdb_only():
+    """Independent by design: the audit imports no code of the writer or the reader, and they none of its."""
+    allowed = {"audit", "contract", "duckdb", *sys.stdlib_module_names}
+    for path in sorted((REPO / "audit").rglob("*.py")):
+        outside = {name for name in _imports(path) if name.split(".")[0] not in allowed}
+        assert not outside, f"{path.relative_to(REPO)} imports {sorted(outside)}"
+    for package in ("etl", "dashboard"):
+        for path in sorted((REPO / package).rglob("*.py")):
+            used = {name for name in _imports(path) if name.split(".")[0] == "audit"}
+            # the dashboard may use the audit's public API, nothing deeper; the ETL not at all
+            assert used <= ({"audit"} if package == "dashboard" else set()), f"{path.relative_to(REPO)}: {used}"
+
+
+def test_the_old_command_says_where_the_audit_went(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "etl", "audit", "--db", str(tmp_path / "x.duckdb")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.startswith("the privacy audit is its own command now: python -m audit --db PATH")
 
 
 def test_the_demo_data_of_make_run_passes_the_audit(tmp_path):

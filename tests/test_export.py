@@ -608,7 +608,7 @@ def test_cli_hostile_arguments_change_nothing(
 def test_audit_hostile_arguments_cannot_run(store: Path, tmp_path: Path, args: list[str]) -> None:
     full = ["--db", str(store), *args] if args[0] != "--db" else args
     done = subprocess.run(
-        [sys.executable, "-m", "etl", "audit", *full, "--export-log", str(tmp_path / "none.log")],
+        [sys.executable, "-m", "audit", *full, "--export-log", str(tmp_path / "none.log")],
         cwd=tmp_path,
         capture_output=True,
         text=True,

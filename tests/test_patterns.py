@@ -1,4 +1,4 @@
-"""The audit's pattern scan (etl/audit/patterns.py, DESIGN.md rule 6).
+"""The audit's pattern scan (audit/patterns.py, DESIGN.md rule 6).
 
 Known-good and known-bad strings are Presidio's (its tests, copied to
 /work/shared/pii-vectors): every positive is found as its kind, at the span the
@@ -21,8 +21,7 @@ import duckdb
 import pycountry
 import pytest
 
-from contract import AGE_GROUPS, FEATURES, FILE_FORMATS, GENDERS, UNKNOWN
-from etl.audit.patterns import (
+from audit.patterns import (
     BYTE_KINDS,
     COMMON_TLDS,
     KINDS,
@@ -34,6 +33,7 @@ from etl.audit.patterns import (
     scan_bytes,
     scan_text,
 )
+from contract import AGE_GROUPS, FEATURES, FILE_FORMATS, GENDERS, UNKNOWN
 
 VECTORS_PATH = Path(__file__).with_name("vectors") / "presidio-tests.json"
 VECTORS = json.loads(VECTORS_PATH.read_text(encoding="utf-8"))

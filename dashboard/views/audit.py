@@ -1,33 +1,31 @@
 """Privacy audit: the officer's checks of the store and the exports, run here, with the report to download.
 
-The page calls the same `etl.audit.run_audit` as `python -m etl audit`; its
-result is cached per store version and export log state. Findings hold masked
-values only.
+The page calls the same `run_audit` as `python -m audit`, through the audit's
+public API only (`from audit import ...`), and formats its typed results
+itself: checks by their `CheckKey`, figures by their attributes, every label
+from dashboard/i18n.py. Its result is cached per store version and export log
+state. Findings hold masked values only.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
+from audit import AuditReport, CannotAudit, Check, Figures, RiskFigures, run_audit
 from contract import TIMEZONE_LABEL
 from contract.export_log import export_log_path
 from dashboard.store import StoreVersion
-from dashboard.ui import batch_log, page_start
-from etl.audit import AuditReport, CannotAudit, run_audit
-from etl.audit.report import format_figure
+from dashboard.ui import Context, batch_log, page_start
 
 # Where the exports to check are kept (optional): the files the export log gives a path for are checked anyway.
 EXPORTS_ENV = "GANGNAM_EXPORTS_DIR"
-RISK_FIGURES = {
-    "audit_smallest_class": ("smallest class", "{:,}"),
-    "audit_share_at_risk": ("records at risk (prosecutor risk above 1/k), share", "{:.1%}"),
-    "audit_average_risk": ("average prosecutor risk (classes / records)", "{:.3f}"),
-    "audit_highest_risk": ("highest prosecutor risk (1 / smallest class)", "{:.3f}"),
-}
+# figures shown as a percentage; other ratios with three decimals, counts whole
+SHARES = frozenset({"share_at_risk"})
 
 
 def _state(path: Path) -> tuple[int, int] | None:
@@ -44,15 +42,51 @@ def audited(version: StoreVersion, log: str, log_state: tuple | None, exports: s
     return run_audit(Path(version.path), Path(exports) if exports else None, Path(log))
 
 
-def show_check(ctx, check) -> None:
+def figure_label(ctx: Context, name: str) -> str:
+    """The label of a figure, by its attribute name (`RiskFigures.smallest_class` -> audit_figure_smallest_class)."""
+    return ctx.t(f"audit_figure_{name}")
+
+
+def figure_value(name: str, value: int | float) -> str:
+    if isinstance(value, float):
+        return f"{value:.1%}" if name in SHARES else f"{value:.3f}"
+    return f"{value:,}"
+
+
+def figure_rows(ctx: Context, figures: Figures) -> list[tuple[str, str]]:
+    """Every figure of a check as (label, value), in the order of its attributes."""
+    rows = []
+    for item in dataclasses.fields(figures):
+        value = getattr(figures, item.name)
+        if isinstance(value, dict):  # PatternFigures.found: pattern kind -> count
+            rows += [(figure_label(ctx, item.name).format(kind=kind), f"{n:,}") for kind, n in value.items()]
+        else:
+            rows.append((figure_label(ctx, item.name), figure_value(item.name, value)))
+    return rows
+
+
+def show_risk(ctx: Context, risk: RiskFigures) -> None:
+    st.subheader(ctx.t("audit_risk_title").format(k=risk.k))
+    cards = (
+        ("smallest_class", risk.smallest_class),
+        ("share_at_risk", risk.share_at_risk),
+        ("average_risk", risk.average_risk),
+        ("highest_risk", risk.highest_risk),
+    )
+    for column, (name, value) in zip(st.columns(len(cards)), cards, strict=True):
+        column.metric(figure_label(ctx, name), figure_value(name, value))
+
+
+def show_check(ctx: Context, check: Check) -> None:
     badge, text = st.columns([1, 9], vertical_alignment="center")
     with badge:
         if check.passed:
             st.badge(ctx.t("audit_passed"), icon=":material/check_circle:", color="green")
         else:
             st.badge(ctx.t("audit_failed"), icon=":material/error:", color="red")
-    text.markdown(f"**{check.number}. {ctx.t('audit_' + check.key)}**  \n{check.summary}")
-    if not (check.findings or check.figures or check.notes):
+    title = ctx.t(f"audit_{check.key.value}")
+    text.markdown(f"**{check.number}. {title}**  \n{check.summary}")
+    if not (check.findings or check.figures is not None or check.notes):
         return
     with st.expander(ctx.t("audit_details"), expanded=not check.passed):
         if check.findings:
@@ -65,12 +99,9 @@ def show_check(ctx, check) -> None:
                 hide_index=True,
                 width="stretch",
             )
-        if check.figures:
+        if check.figures is not None:
             st.dataframe(
-                pd.DataFrame(
-                    [(name, format_figure(value)) for name, value in check.figures.items()],
-                    columns=[ctx.t("audit_figure"), ctx.t("audit_value")],
-                ),
+                pd.DataFrame(figure_rows(ctx, check.figures), columns=[ctx.t("audit_figure"), ctx.t("audit_value")]),
                 hide_index=True,
                 width="stretch",
             )
@@ -106,11 +137,9 @@ def main() -> None:
     for check in report.checks:
         show_check(ctx, check)
 
-    risk = next(check for check in report.checks if check.key == "risk")
-    if risk.figures:
-        st.subheader(ctx.t("audit_risk_title").format(k=report.thresholds.k))
-        for column, (label, (figure, shown)) in zip(st.columns(len(RISK_FIGURES)), RISK_FIGURES.items(), strict=True):
-            column.metric(ctx.t(label), shown.format(risk.figures[figure]))
+    risk = report.figures(RiskFigures)
+    if risk is not None:
+        show_risk(ctx, risk)
 
     st.subheader(ctx.t("batch_log"))
     batch_log(ctx)

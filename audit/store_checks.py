@@ -13,6 +13,27 @@ from pathlib import Path
 
 import duckdb
 
+from audit.patterns import (
+    BYTE_KINDS,
+    KINDS,
+    Match,
+    frn_checksum_ok,
+    mask,
+    rrn_checksum_ok,
+    scan_bytes,
+    scan_text,
+)
+from audit.results import (
+    ByteFigures,
+    Check,
+    CheckKey,
+    DomainFigures,
+    PatternFigures,
+    RiskFigures,
+    SchemaFigures,
+    Under14Figures,
+)
+from audit.thresholds import Thresholds
 from contract import (
     AGE_GROUPS,
     COUNTRIES,
@@ -23,17 +44,6 @@ from contract import (
     UNDER_14_GROUP,
     korea_today,
 )
-from etl.audit.patterns import (
-    BYTE_KINDS,
-    KINDS,
-    Match,
-    frn_checksum_ok,
-    mask,
-    rrn_checksum_ok,
-    scan_bytes,
-    scan_text,
-)
-from etl.audit.report import Check, Thresholds
 
 STORE = "store"  # the name the store is attached under
 DIMENSION_DOMAINS = {
@@ -83,7 +93,7 @@ def _columns(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, str]]:
 
 
 def check_schema(con: duckdb.DuckDBPyConnection) -> Check:
-    check = Check(1, "schema", "Schema against the allowlist")
+    check = Check(CheckKey.SCHEMA, "Schema against the allowlist")
     tables = _columns(con)
     for table, columns in tables.items():
         allowed = STORE_TABLES.get(table)
@@ -118,9 +128,9 @@ def check_schema(con: duckdb.DuckDBPyConnection) -> Check:
     for (what,) in others:
         kind, _, name = what.partition(" ")
         check.fail(f"{kind} {shown_name(name)}", f"a {kind} not on the allowlist")
-    check.figures = {"tables": len(tables), "columns": sum(len(c) for c in tables.values())}
+    check.figures = SchemaFigures(tables=len(tables), columns=sum(len(c) for c in tables.values()))
     check.summary = (
-        f"{len(tables)} tables, {check.figures['columns']} columns, all on the allowlist"
+        f"{len(tables)} tables, {check.figures.columns} columns, all on the allowlist"
         if check.passed
         else f"{len(check.findings)} finding(s) against the allowlist of {len(STORE_TABLES)} tables"
     )
@@ -132,7 +142,7 @@ def _has(tables: dict[str, dict[str, str]], table: str, *columns: str) -> bool:
 
 
 def check_domains(con: duckdb.DuckDBPyConnection, thresholds: Thresholds) -> Check:
-    check = Check(2, "domains", "Closed domains")
+    check = Check(CheckKey.DOMAINS, "Closed domains")
     tables = _columns(con)
     earliest = date.fromisoformat(thresholds.earliest_event_date)
     latest = korea_today() + timedelta(days=1)
@@ -207,7 +217,7 @@ def check_domains(con: duckdb.DuckDBPyConnection, thresholds: Thresholds) -> Che
         ).fetchall()[0][0]
         if differing:
             check.fail("visit_counts", f"{differing:,} cells differ from the sum of the batches' counts")
-    check.figures = {"columns checked": checked}
+    check.figures = DomainFigures(columns_checked=checked)
     check.summary = (
         f"every value of {checked} checked columns is in its domain"
         if check.passed
@@ -236,7 +246,7 @@ def distinct_text(con: duckdb.DuckDBPyConnection) -> Iterator[tuple[str, str, st
 
 
 def check_values(con: duckdb.DuckDBPyConnection) -> Check:
-    check = Check(3, "patterns", "Pattern scan of every text value")
+    check = Check(CheckKey.PATTERNS, "Pattern scan of every text value")
     values = file_name_dates = 0
     per_kind: dict[str, int] = {}
     for table, column, value, rows, first in distinct_text(con):
@@ -251,9 +261,8 @@ def check_values(con: duckdb.DuckDBPyConnection) -> Check:
                 f"{shown_name(table)}.{shown_name(column)} row {first} ({rows:,} rows)",
                 describe(match),
             )
-    check.figures = {"distinct text values scanned": values, **{f"{k} found": n for k, n in per_kind.items()}}
+    check.figures = PatternFigures(values_scanned=values, found=per_kind, dates_in_file_names=file_name_dates)
     if file_name_dates:
-        check.figures["dates in file names (not failed)"] = file_name_dates
         check.notes.append(
             "Dates in the batch log's file names are the export dates operators put there; they are counted, "
             "not failed. Every other identifier in a file name fails."
@@ -278,7 +287,7 @@ def describe(match: Match) -> str:
 
 def check_bytes(con: duckdb.DuckDBPyConnection, db: Path, files: dict[Path, bytes]) -> Check:
     """`files`: the store file and its WAL, as read (and hashed) once before DuckDB opened them."""
-    check = Check(4, "bytes", "Byte scan of the store file and its WAL")
+    check = Check(CheckKey.BYTES, "Byte scan of the store file and its WAL")
     scanned = 0
     for path, data in files.items():
         scanned += len(data)
@@ -294,7 +303,7 @@ def check_bytes(con: duckdb.DuckDBPyConnection, db: Path, files: dict[Path, byte
             f"{free_blocks * block_size:,} bytes left by something deleted (the ETL writes a new file whole and "
             "leaves none): data of a dropped table may remain. Rebuild the store from its batches.",
         )
-    check.figures = {"bytes scanned": scanned, "files": len(files), "free blocks": free_blocks}
+    check.figures = ByteFigures(bytes_scanned=scanned, files=len(files), free_blocks=free_blocks)
     check.summary = (
         f"no identifier in {scanned:,} bytes ({', '.join(p.name for p in files)}); no free block"
         if check.passed
@@ -311,7 +320,7 @@ def check_bytes(con: duckdb.DuckDBPyConnection, db: Path, files: dict[Path, byte
 
 
 def check_risk(con: duckdb.DuckDBPyConnection, thresholds: Thresholds) -> Check:
-    check = Check(5, "risk", f"k-anonymity and re-identification risk (k = {thresholds.k})")
+    check = Check(CheckKey.RISK, f"k-anonymity and re-identification risk (k = {thresholds.k})")
     if not _has(_columns(con), "visit_counts", *RISK_CLASS, "event_date", "visits"):
         check.fail("visit_counts", "cannot compute: the table or one of its class columns is missing")
         check.summary = "cannot compute"
@@ -333,17 +342,18 @@ def check_risk(con: duckdb.DuckDBPyConnection, thresholds: Thresholds) -> Check:
     share = small_records / records if records else 0.0
     highest = 1 / smallest if smallest else 0.0
     average = classes / records if records else 0.0
-    check.figures = {
-        "classes": classes,
-        "records": records,
-        "smallest class": smallest or 0,
-        f"classes below k={k}": small_classes,
-        f"records in classes below k={k}": small_records,
-        "unique classes (one record)": uniques,
-        "records at risk (prosecutor risk above 1/k), share": share,
-        "highest prosecutor risk (1 / smallest class)": highest,
-        "average prosecutor risk (classes / records)": average,
-    }
+    check.figures = RiskFigures(
+        k=k,
+        classes=classes,
+        records=records,
+        smallest_class=smallest or 0,
+        classes_below_k=small_classes,
+        records_below_k=small_records,
+        unique_classes=uniques,
+        share_at_risk=share,
+        highest_risk=highest,
+        average_risk=average,
+    )
     for name, value, limit in (
         ("share of records at risk", share, thresholds.max_share_of_records_at_risk),
         ("average risk", average, thresholds.max_average_risk),
@@ -369,7 +379,7 @@ def _splits_under_14(label: str) -> bool:
 
 
 def check_under_14(con: duckdb.DuckDBPyConnection, files: dict[Path, bytes]) -> Check:
-    check = Check(6, "under_14", "Under-14s: no guardian field, the 0-13 band whole")
+    check = Check(CheckKey.UNDER_14, "Under-14s: no guardian field, the 0-13 band whole")
     for table, columns in _columns(con).items():
         for name in (table, *columns):
             if GUARDIAN.search(name):
@@ -388,7 +398,7 @@ def check_under_14(con: duckdb.DuckDBPyConnection, files: dict[Path, bytes]) -> 
         under = con.execute(
             f"select coalesce(sum(visits), 0)::bigint from {STORE}.visit_counts where age_group = ?", [UNDER_14_GROUP]
         ).fetchall()[0][0]
-    check.figures = {"submissions of under-14s (0-13)": under}
+    check.figures = Under14Figures(under_14_submissions=under)
     check.summary = (
         "no guardian field or value anywhere; 0-13 is one band"
         if check.passed

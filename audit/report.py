@@ -1,105 +1,28 @@
-"""What an audit found, and how it is told: a verdict on the terminal, a report in Markdown and JSON.
+"""The report of one audit run: its typed results, and how they are told (terminal, Markdown, JSON).
 
-No finding carries an offending value in full: values are masked
-(`patterns.mask`) before they reach a `Finding`.
+The officer files the Markdown and JSON as evidence, so their content stays
+put: figures appear under the labels `results` gives them. No finding carries
+an offending value in full: values are masked (`patterns.mask`) before they
+reach a `Finding`.
 """
 
 from __future__ import annotations
 
 import json
-import tomllib
-from dataclasses import asdict, dataclass, field, fields
-from datetime import date, datetime
+from dataclasses import asdict, dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from contract import EARLIEST_EVENT_DATE, MIN_CELL
+from audit.results import Check, CheckKey, Figures, FileHash
+from audit.thresholds import Thresholds
 
-DEFAULT_THRESHOLDS = Path(__file__).with_name("thresholds.toml")
 # findings printed per failed check on the terminal; the report lists them all
 SHOWN_ON_TERMINAL = 3
 # findings listed per check in the Markdown report; the JSON has every one
 LISTED_IN_MARKDOWN = 200
 
-
-class CannotAudit(Exception):
-    """The audit cannot run: the store is missing, unreadable, or not a DuckDB file."""
-
-
-@dataclass(frozen=True)
-class Finding:
-    where: str  # table.column and row, or file and row: never the value
-    what: str  # the kind of problem, with a masked value at most
-
-
-@dataclass
-class Check:
-    number: int
-    key: str
-    title: str
-    passed: bool = True
-    summary: str = ""
-    figures: dict[str, Any] = field(default_factory=dict)
-    findings: list[Finding] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-    def fail(self, where: str, what: str) -> None:
-        self.passed = False
-        self.findings.append(Finding(where, what))
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """Where the checks draw the line; the defaults live in thresholds.toml."""
-
-    k: int
-    max_share_of_records_at_risk: float
-    max_average_risk: float
-    max_highest_risk: float
-    min_cell: int
-    earliest_event_date: str
-
-
-def load_thresholds(path: Path | None = None) -> Thresholds:
-    """The contract's and thresholds.toml's values, overridden by the keys of a TOML file (`--config`)."""
-    values: dict[str, Any] = {"min_cell": MIN_CELL, "earliest_event_date": EARLIEST_EVENT_DATE}
-    for source in (DEFAULT_THRESHOLDS, path):
-        if source is None:
-            continue
-        try:
-            data = tomllib.loads(Path(source).read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-            raise CannotAudit(f"{source}: not a readable TOML file ({type(error).__name__})") from None
-        # keys count in any section, or at the top
-        for key, section in data.items():
-            values.update(section if isinstance(section, dict) else {key: section})
-    unknown = sorted(set(values) - {f.name for f in fields(Thresholds)})
-    if unknown:
-        raise CannotAudit(f"{path}: unknown threshold(s): {', '.join(unknown)}")
-    for name, value in values.items():
-        if name in ("k", "min_cell"):
-            ok, wanted = isinstance(value, int) and not isinstance(value, bool), "a whole number"
-        elif name == "earliest_event_date":
-            ok, wanted = isinstance(value, str), "a date"
-        else:
-            ok, wanted = isinstance(value, int | float) and not isinstance(value, bool), "a number"
-        if not ok:
-            raise CannotAudit(f"{path}: {name} must be {wanted}")
-    try:
-        date.fromisoformat(values["earliest_event_date"])
-    except ValueError:
-        raise CannotAudit(f"{path}: earliest_event_date is not a date (YYYY-MM-DD)") from None
-    thresholds = Thresholds(**values)
-    if thresholds.k < 2 or thresholds.min_cell < 2:
-        raise CannotAudit(f"{path}: k and min_cell must be at least 2")
-    return thresholds
-
-
-@dataclass(frozen=True)
-class FileHash:
-    path: str
-    sha256: str
-    bytes: int
+F = TypeVar("F", bound=Figures)
 
 
 @dataclass
@@ -118,6 +41,14 @@ class AuditReport:
     @property
     def verdict(self) -> str:
         return "PASS" if self.passed else "FAIL"
+
+    def check(self, key: CheckKey) -> Check:
+        """The result of one check, by its key."""
+        return next(check for check in self.checks if check.key == key)
+
+    def figures(self, kind: type[F]) -> F | None:
+        """The figures of that kind (`RiskFigures`, ...), or None when its check could not measure."""
+        return next((check.figures for check in self.checks if isinstance(check.figures, kind)), None)
 
     def verdict_lines(self) -> list[str]:
         lines = [
@@ -146,7 +77,7 @@ class AuditReport:
                 "store": asdict(self.store),
                 "wal": asdict(self.wal) if self.wal else None,
                 "thresholds": asdict(self.thresholds),
-                "checks": [asdict(check) for check in self.checks],
+                "checks": [_check_json(check) for check in self.checks],
                 "exports": [asdict(export) for export in self.exports],
             },
             ensure_ascii=False,
@@ -189,10 +120,11 @@ class AuditReport:
         ]
         for check in self.checks:
             lines += ["", f"## {check.number}. {check.title}: {'pass' if check.passed else 'FAIL'}", "", check.summary]
-            if check.figures:
+            if check.figures is not None:
                 lines += ["", "| figure | value |", "|---|---:|"]
                 lines += [
-                    f"| {name.replace('_', ' ')} | {format_figure(value)} |" for name, value in check.figures.items()
+                    f"| {name.replace('_', ' ')} | {format_figure(value)} |"
+                    for name, value in check.figures.labelled().items()
                 ]
             if check.findings:
                 lines += ["", f"Findings ({len(check.findings):,}):", ""]
@@ -214,6 +146,20 @@ class AuditReport:
         markdown.write_text(self.to_markdown(), encoding="utf-8")
         data.write_text(self.to_json() + "\n", encoding="utf-8")
         return markdown, data
+
+
+def _check_json(check: Check) -> dict[str, Any]:
+    # the shape the JSON report has always had: figures by their labels, as in the Markdown
+    return {
+        "number": check.number,
+        "key": str(check.key),
+        "title": check.title,
+        "passed": check.passed,
+        "summary": check.summary,
+        "figures": check.figures.labelled() if check.figures is not None else {},
+        "findings": [asdict(finding) for finding in check.findings],
+        "notes": check.notes,
+    }
 
 
 def _cell(text: str) -> str:

@@ -19,11 +19,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from audit.patterns import BYTE_KINDS, scan_text
+from audit.results import Check, CheckKey, ExportFigures, FileHash
+from audit.store_checks import describe
+from audit.thresholds import Thresholds
 from contract import FORMULA_STARTS, HIDDEN_MARK, SMALL_MARK_PREFIX, TOTAL_LABELS, export_log
 from contract.export_log import ExportLogEntry, LogLine
-from etl.audit.patterns import BYTE_KINDS, scan_text
-from etl.audit.report import Check, FileHash, Thresholds
-from etl.audit.store_checks import describe
 
 INTEGER = re.compile(r"-?\d+")
 NUMBER = re.compile(r"-?\d+(\.\d+)?([eE][-+]?\d+)?")
@@ -80,7 +81,7 @@ def _files(folder: Path | None, logged: list[ExportLogEntry], check: Check) -> I
 
 
 def check_exports(folder: Path | None, log: Path, thresholds: Thresholds) -> tuple[Check, list[FileHash]]:
-    check = Check(7, "exports", "Exports against the publication rules and the export log")
+    check = Check(CheckKey.EXPORTS, "Exports against the publication rules and the export log")
     logged = read_log(log, check)
     by_name: dict[str, list[ExportLogEntry]] = defaultdict(list)
     for entry in logged:
@@ -109,11 +110,7 @@ def check_exports(folder: Path | None, log: Path, thresholds: Thresholds) -> tup
         for where, what in check_csv(exported.content, min_cell):
             check.fail(f"{exported.shown} {where}", what)
     missing = sum(1 for name in by_name if name not in checked_names)
-    check.figures = {
-        "files checked": files,
-        "export log lines": len(logged),
-        "logged files not found": missing,
-    }
+    check.figures = ExportFigures(files_checked=files, export_log_lines=len(logged), logged_files_not_found=missing)
     if missing:
         check.notes.append(
             f"{missing} logged file(s) were not found: a download from the dashboard goes to the user's "

@@ -1,4 +1,10 @@
-"""Run every check of the audit on one store (and its exports) and gather the report."""
+"""Run every check of the audit on one store (and its exports) and gather the report.
+
+The store is read as the officer received it and never changed: its bytes are
+read (and hashed) once before DuckDB opens it, and DuckDB only attaches it
+read-only to an in-memory connection, so what the report names is exactly
+what was scanned.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +15,10 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
-from contract import TIMEZONE
-from contract.export_log import export_log_path
-from etl.audit.export_checks import check_exports
-from etl.audit.report import AuditReport, CannotAudit, FileHash, Thresholds, load_thresholds
-from etl.audit.store_checks import (
+from audit.export_checks import check_exports
+from audit.report import AuditReport
+from audit.results import CannotAudit, FileHash
+from audit.store_checks import (
     STORE,
     check_bytes,
     check_domains,
@@ -22,6 +27,9 @@ from etl.audit.store_checks import (
     check_under_14,
     check_values,
 )
+from audit.thresholds import Thresholds, load_thresholds
+from contract import TIMEZONE
+from contract.export_log import export_log_path
 
 DUCKDB_MAGIC = b"DUCK"  # bytes 8-11 of every DuckDB database file
 
