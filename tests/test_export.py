@@ -1,4 +1,4 @@
-"""CSV exports (dashboard/export.py): golden files, round trips, the gate, escaping, the CLI and its log.
+"""CSV exports (dashboard/export/): golden files, round trips, the gate, escaping, the CLI and its log.
 
 Stores are built with the real ETL from raw CSVs with known rows; expected
 files are written out in full and compared byte for byte.
@@ -230,7 +230,7 @@ def test_escape_leaves_plain_text(text: str) -> None:
 
 
 def test_written_cells_escaped_and_numbers_untouched(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from dashboard import export as module
+    from dashboard.export import render as module
 
     monkeypatch.setattr(module, "t", lambda key, lang: "=HYPERLINK()" if key == "total" else key)
     db = build_store(tmp_path, [("2025-01-05", "coupon", "KR", 12)])
