@@ -13,6 +13,7 @@ import json
 import os
 import random
 import re
+import shlex
 import subprocess
 import sys
 import zipfile
@@ -26,7 +27,7 @@ from conftest import REPO, raw_row, write_csv
 
 from contract import MIN_CELL
 from dashboard.export import build_export, build_pack, escape_text, export_table, main, make_pack
-from dashboard.export.cli import new_spelling
+from dashboard.export.cli import new_spelling, parser
 from dashboard.filters import Filters
 from dashboard.store import current_version
 from etl.load import load
@@ -675,6 +676,19 @@ def test_help_lists_only_its_own_options(capsys: pytest.CaptureFixture, args: li
     assert set(re.findall(r"(?<![\w-])--?[a-z][a-z-]*", help_text)) == options
     if args in (["--help"], ["pack", "--help"]):  # and a command's help lists its subcommands
         assert ("{table,pack}" if args[0] == "--help" else "{month,week}") in help_text
+
+
+def test_the_readme_shows_every_subcommand_and_its_commands_parse() -> None:
+    # docs that cannot drift: each command of the README's export section is accepted as written
+    text = (REPO / "README.md").read_text(encoding="utf-8").replace("\\\n", " ")
+    commands = [shlex.split(line, comments=True) for line in re.findall(r"python -m dashboard\.export (.+)", text)]
+    assert {tuple(args[:2]) if args[0] == "pack" else (args[0],) for args in commands} == {
+        ("table",),
+        ("pack", "month"),
+        ("pack", "week"),
+    }
+    for args in commands:
+        parser().parse_args(new_spelling(args))
 
 
 @pytest.mark.parametrize(
