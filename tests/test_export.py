@@ -1,4 +1,4 @@
-"""CSV exports (dashboard/export.py): golden files, round trips, the gate, escaping, the CLI and its log.
+"""CSV exports (dashboard/export/): golden files, round trips, the gate, escaping, the CLI and its log.
 
 Stores are built with the real ETL from raw CSVs with known rows; expected
 files are written out in full and compared byte for byte.
@@ -13,6 +13,7 @@ import json
 import os
 import random
 import re
+import shlex
 import subprocess
 import sys
 import zipfile
@@ -26,6 +27,7 @@ from conftest import REPO, raw_row, write_csv
 
 from contract import MIN_CELL
 from dashboard.export import build_export, build_pack, escape_text, export_table, main, make_pack
+from dashboard.export.cli import new_spelling, parser
 from dashboard.filters import Filters
 from dashboard.store import current_version
 from etl.load import load
@@ -230,7 +232,7 @@ def test_escape_leaves_plain_text(text: str) -> None:
 
 
 def test_written_cells_escaped_and_numbers_untouched(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from dashboard import export as module
+    from dashboard.export import render as module
 
     monkeypatch.setattr(module, "t", lambda key, lang: "=HYPERLINK()" if key == "total" else key)
     db = build_store(tmp_path, [("2025-01-05", "coupon", "KR", 12)])
@@ -359,7 +361,7 @@ def run_cli(*args: object, cwd: Path, log: Path) -> subprocess.CompletedProcess:
 
 def test_cli_writes_the_function_bytes_and_logs(store: Path, tmp_path: Path) -> None:
     log = tmp_path / "cli.log"
-    args = ["--db", store, "--by", "feature,country", "--period", "month", "--from", START, "--to", END]
+    args = ["table", "--db", store, "--by", "feature,country", "--period", "month", "--from", START, "--to", END]
     done = run_cli(*args, "--format", "raw", cwd=tmp_path, log=log)
     assert done.returncode == 0, done.stderr
     written = tmp_path / "visits_by_feature-country_month_2025-01-01_2025-02-28_raw.csv"
@@ -382,17 +384,19 @@ def test_cli_writes_the_function_bytes_and_logs(store: Path, tmp_path: Path) -> 
 
 def test_cli_comparison_is_the_function_bytes(compared_store: Path, tmp_path: Path) -> None:
     args = ["--db", compared_store, "--by", "feature", "--period", "month", "--from", START, "--to", END]
-    for option, fmt, golden in (
-        (["--compare", "previous"], "excel", GOLDEN_COMPARED_EXCEL),
-        (["--compare-from", PREVIOUS[0], "--compare-to", PREVIOUS[1]], "raw", GOLDEN_COMPARED_RAW),
+    for command, option, fmt, golden in (
+        (["table"], ["--compare", "previous"], "excel", GOLDEN_COMPARED_EXCEL),
+        (["table"], ["--compare-from", PREVIOUS[0], "--compare-to", PREVIOUS[1]], "raw", GOLDEN_COMPARED_RAW),
+        ([], ["--compare", "previous"], "excel", GOLDEN_COMPARED_EXCEL),  # the old spelling, without `table`
     ):
-        done = run_cli(*args, *option, "--format", fmt, "--out", "out.csv", cwd=tmp_path, log=tmp_path / "cli.log")
+        done = run_cli(*command, *args, *option, "--format", fmt, "--out", "out.csv", cwd=tmp_path,
+                       log=tmp_path / "cli.log")  # fmt: skip
         assert done.returncode == 0, done.stderr
         assert (tmp_path / "out.csv").read_bytes() == golden
 
 
 def test_cli_bad_argument_subprocess(tmp_path: Path) -> None:
-    done = run_cli("--db", tmp_path / "missing.duckdb", "--by", "feature", "--from", START, "--to", END,
+    done = run_cli("table", "--db", tmp_path / "missing.duckdb", "--by", "feature", "--from", START, "--to", END,
                    cwd=tmp_path, log=tmp_path / "x.log")  # fmt: skip
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
@@ -420,7 +424,7 @@ def test_cli_bad_arguments(
     options = {"--db": str(store), "--by": "feature", "--period": "month", "--from": "2025-01-01", "--to": "2025-02-28"}
     options.update({key: str(tmp_path / value) if key == "--db" else value for key, value in change.items()})
     with pytest.raises(SystemExit) as exit_info:
-        main([item for pair in options.items() for item in pair])
+        main(["table", *(item for pair in options.items() for item in pair)])
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1
@@ -432,10 +436,10 @@ def test_cli_unreadable_store(tmp_path: Path, capsys: pytest.CaptureFixture) -> 
     junk = tmp_path / "junk.duckdb"
     junk.write_bytes(b"not a store")
     with pytest.raises(SystemExit) as exit_info:
-        main(["--db", str(junk), "--by", "feature", "--from", "2025-01-01", "--to", "2025-01-31"])
+        main(["table", "--db", str(junk), "--by", "feature", "--from", "2025-01-01", "--to", "2025-01-31"])
     assert exit_info.value.code == 2
     assert capsys.readouterr().err.strip().splitlines() == [
-        f"python -m dashboard.export: error: not a readable store: {junk}"
+        f"python -m dashboard.export table: error: not a readable store: {junk}"
     ]
 
 
@@ -527,7 +531,7 @@ def test_cli_pack_writes_the_function_bytes(store: Path, tmp_path: Path) -> None
     log = tmp_path / "cli.log"
     out = tmp_path / "out"
     out.mkdir()
-    done = run_cli("--db", store, "--pack", "month", "--month", "2025-01", "--out", out, cwd=tmp_path, log=log)
+    done = run_cli("pack", "month", "--db", store, "--month", "2025-01", "--out", out, cwd=tmp_path, log=log)
     assert done.returncode == 0, done.stderr
     written = out / "gangnam-visits_2025-01_ko.zip"
     assert written.read_bytes() == make_pack(current_version(store), "month", "2025-01").content
@@ -537,28 +541,154 @@ def test_cli_pack_writes_the_function_bytes(store: Path, tmp_path: Path) -> None
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--pack", "month"], "needs --month"),
-        (["--pack", "week"], "needs --week"),
-        (["--pack", "month", "--month", "2025-13"], "not a month"),
-        (["--pack", "month", "--month", "2025-1"], "not a month"),
-        (["--pack", "week", "--week", "2025-W54"], "not an ISO week"),
-        (["--pack", "week", "--week", "2025-42"], "not an ISO week"),
-        (["--pack", "month", "--month", "2025-01", "--by", "feature"], "--pack takes no --by"),
-        (["--pack", "month", "--month", "2025-01", "--week", "2025-W02"], "not --week"),
-        (["--month", "2025-01"], "go with --pack"),
-        (["--pack", "year", "--month", "2025-01"], "invalid choice"),
+        (["pack"], "argument {month,week}: invalid choice"),  # --db is not an option of pack itself
+        (["pack", "month"], "required: --month"),
+        (["pack", "week"], "required: --week"),
+        (["pack", "month", "--month", "2025-13"], "not a month"),
+        (["pack", "month", "--month", "2025-1"], "not a month"),
+        (["pack", "week", "--week", "2025-W54"], "not an ISO week"),
+        (["pack", "week", "--week", "2025-42"], "not an ISO week"),
+        (["pack", "month", "--month", "2025-01", "--by", "feature"], "unrecognized arguments: --by feature"),
+        (["pack", "month", "--month", "2025-01", "--week", "2025-W02"], "unrecognized arguments: --week"),
+        (["pack", "year", "--month", "2025-01"], "invalid choice: 'year'"),
+        (["table", "--month", "2025-01"], "required: --from, --to"),
+        # the old spelling, rewritten to the new one
+        (["--pack", "month"], "required: --month"),
+        (["--pack", "week", "--month", "2025-01"], "required: --week"),
+        (["--pack", "month", "--month", "2025-01", "--from", "2025-01-01"], "unrecognized arguments: --from"),
+        (["--pack", "year", "--month", "2025-01"], "invalid choice: 'year'"),
     ],
 )
 def test_cli_pack_bad_arguments(
     store: Path, tmp_path: Path, capsys: pytest.CaptureFixture, args: list[str], message: str
 ) -> None:
     with pytest.raises(SystemExit) as exit_info:
-        main(["--db", str(store), "--out", str(tmp_path), *args])
+        main([*args, "--db", str(store), "--out", str(tmp_path)])
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1
     assert message in err
     assert not list(tmp_path.glob("*.zip"))
+
+
+@pytest.mark.parametrize("out", ["new/sub/", "new/sub"])
+def test_cli_pack_out_makes_the_folder(store: Path, tmp_path: Path, out: str) -> None:
+    code = main(["pack", "week", "--db", str(store), "--week", "2025-W02", "--out", str(tmp_path / out)])
+    assert code == 0
+    assert (tmp_path / "new" / "sub" / "gangnam-visits_2025-W02_ko.zip").is_file()
+
+
+def test_cli_pack_out_that_is_a_file_is_one_line(store: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    taken = tmp_path / "taken"
+    taken.write_text("mine")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["pack", "month", "--db", str(store), "--month", "2025-01", "--out", str(taken)])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"python -m dashboard.export pack month: error: --out is a file, not a folder: {taken}"
+    ]
+    assert taken.read_text() == "mine"
+    assert not list(tmp_path.glob("*.zip"))
+
+
+def test_cli_table_out_makes_the_folder(store: Path, tmp_path: Path) -> None:
+    out = tmp_path / "new" / "sub" / "table.csv"
+    args = ["table", "--db", str(store), "--by", "feature,country", "--period", "month"]
+    assert main([*args, "--from", str(START), "--to", str(END), "--format", "raw", "--out", str(out)]) == 0
+    assert out.read_bytes() == GOLDEN_RAW
+
+
+# ---- the command's spelling: subcommands, and the older spelling without them
+
+TABLE = ["--db", "STORE", "--by", "feature", "--period", "month", "--from", str(START), "--to", str(END)]
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        (TABLE, ["table", *TABLE]),
+        ([*TABLE, "--compare", "previous", "--format", "raw", "--lang", "en"],
+         ["table", *TABLE, "--compare", "previous", "--format", "raw", "--lang", "en"]),
+        (["--db", "STORE", "--pack", "month", "--month", "2025-01", "--out", "OUT"],
+         ["pack", "month", "--db", "STORE", "--month", "2025-01", "--out", "OUT"]),
+        (["--db", "STORE", "--pack=week", "--week", "2025-W02", "--format", "raw"],
+         ["pack", "week", "--db", "STORE", "--week", "2025-W02", "--format", "raw"]),
+        (["table", "--db", "STORE"], ["table", "--db", "STORE"]),  # already new: unchanged
+        (["pack", "week", "--week", "2025-W02"], ["pack", "week", "--week", "2025-W02"]),
+        (["--help"], ["--help"]),
+        ([], []),
+    ],
+)  # fmt: skip
+def test_old_spelling_is_rewritten_to_the_new(old: list[str], new: list[str]) -> None:
+    assert new_spelling(old) == new
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        (["--by", "feature", "--period", "month", "--from", str(START), "--to", str(END), "--compare", "previous"],
+         ["table", "--by", "feature", "--period", "month", "--from", str(START), "--to", str(END), "--compare",
+          "previous"]),
+        (["--by", "country", "--from", str(START), "--to", str(END), "--format", "raw", "--feature", "coupon"],
+         ["table", "--by", "country", "--from", str(START), "--to", str(END), "--format", "raw", "--feature", "coupon"]),
+        (["--pack", "month", "--month", "2025-01"], ["pack", "month", "--month", "2025-01"]),
+        (["--pack", "week", "--week", "2025-W02", "--lang", "en", "--format", "raw"],
+         ["pack", "week", "--week", "2025-W02", "--lang", "en", "--format", "raw"]),
+    ],
+)  # fmt: skip
+def test_old_spelling_writes_what_the_new_one_writes(
+    compared_store: Path, tmp_path: Path, old: list[str], new: list[str]
+) -> None:
+    def written(args: list[str], name: str) -> tuple[bytes, list[dict]]:
+        folder, log = tmp_path / name, tmp_path / f"{name}.log"
+        is_pack = "pack" in args or "--pack" in args
+        out = folder if is_pack else folder / "out.csv"
+        assert main([*args, "--db", str(compared_store), "--out", str(out), "--log", str(log)]) == 0
+        (file,) = folder.iterdir()
+        lines = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+        return file.read_bytes(), [{k: v for k, v in line.items() if k not in ("when", "path")} for line in lines]
+
+    assert written(old, "old") == written(new, "new")
+
+
+# every option a subcommand's help names; each subcommand has only its own
+COMMON = {"-h", "--help", "--db", "--format", "--lang", "--log", "--out"}
+TABLE_OPTIONS = {"--by", "--period", "--from", "--to", "--compare", "--compare-from", "--compare-to", "--feature",
+                 "--gender", "--age", "--country", "--country-mode"}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("args", "options"),
+    [
+        (["--help"], {"-h", "--help"}),
+        (["table", "--help"], COMMON | TABLE_OPTIONS),
+        (["pack", "--help"], {"-h", "--help"}),
+        (["pack", "month", "--help"], COMMON | {"--month"}),
+        (["pack", "week", "--help"], COMMON | {"--week"}),
+        (["--pack", "week", "--help"], COMMON | {"--week"}),  # the old spelling: the same help
+    ],
+)
+def test_help_lists_only_its_own_options(capsys: pytest.CaptureFixture, args: list[str], options: set[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    assert exit_info.value.code == 0
+    help_text = capsys.readouterr().out.replace("python -m dashboard.export", "")
+    assert set(re.findall(r"(?<![\w-])--?[a-z][a-z-]*", help_text)) == options
+    if args in (["--help"], ["pack", "--help"]):  # and a command's help lists its subcommands
+        assert ("{table,pack}" if args[0] == "--help" else "{month,week}") in help_text
+
+
+def test_the_readme_shows_every_subcommand_and_its_commands_parse() -> None:
+    # docs that cannot drift: each command of the README's export section is accepted as written
+    text = (REPO / "README.md").read_text(encoding="utf-8").replace("\\\n", " ")
+    commands = [shlex.split(line, comments=True) for line in re.findall(r"python -m dashboard\.export (.+)", text)]
+    assert {tuple(args[:2]) if args[0] == "pack" else (args[0],) for args in commands} == {
+        ("table",),
+        ("pack", "month"),
+        ("pack", "week"),
+    }
+    for args in commands:
+        parser().parse_args(new_spelling(args))
 
 
 @pytest.mark.parametrize(
@@ -588,7 +718,7 @@ def test_cli_hostile_arguments_change_nothing(
     if option == "--compare-from":
         options["--compare-to"] = "2024-12-31"
     with pytest.raises(SystemExit) as exit_info:
-        main([item for pair in options.items() for item in pair] + ["--out", str(tmp_path / "out.csv")])
+        main(["table", *(item for pair in options.items() for item in pair), "--out", str(tmp_path / "out.csv")])
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and message in err, err

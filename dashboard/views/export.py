@@ -1,8 +1,8 @@
 """Export: a manager picks the rows and the format, previews the table and downloads it as CSV.
 
 The sidebar's period and filters apply. The file is exactly what `python -m
-dashboard.export` writes for the same selection, and each download appends a
-line to the export log.
+dashboard.export table` writes for the same selection, and each download
+appends a line to the export log.
 """
 
 from __future__ import annotations

@@ -1,0 +1,146 @@
+"""One table's export: check the selection, gate the counts, join the comparison, render the CSV.
+
+What shapes it: every exported number passes the same gate as the dashboard
+(DESIGN.md rule 4), with every total of the table protected, not only the one
+the file shows; and building writes nothing, so the page can preview a file
+and log it only when it is downloaded (`logged.py` logs).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from contract import LANGUAGES, MIN_CELL
+from dashboard import queries
+from dashboard.export.compare import compared
+from dashboard.export.render import FORMATS, csv_bytes, excel_rows, export_filename, raw_rows
+from dashboard.filters import Filters
+from dashboard.gate import Gated, gate, margins
+from dashboard.store import StoreVersion
+
+PERIODS = tuple(queries.PERIOD_SQL)  # day, week, month, year
+
+
+@dataclass(frozen=True)
+class Export:
+    """One exported file and what the log says of it."""
+
+    filename: str
+    content: bytes
+    rows: int
+    selection: dict[str, object]
+    fmt: str
+    min_cell: int
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.content).hexdigest()
+
+
+def build_export(
+    version: StoreVersion,
+    filters: Filters,
+    by: Sequence[str],
+    period: str | None,
+    start: date,
+    end: date,
+    fmt: str = "excel",
+    lang: str = "ko",
+    comparison: tuple[date, date] | None = None,
+    min_cell: int = MIN_CELL,
+) -> Export:
+    """The gated CSV of counts by `by` (and `period`) in [start, end] under `filters`; writes nothing.
+
+    With `comparison` (first and last day of another period), each row also
+    holds the comparison period's count and the relative change: see
+    `compare.compared` for how the rows of the two periods are matched.
+    """
+    by = list(by)
+    _check(by, period, start, end, fmt, lang, comparison)
+    gated = _gated(version, filters, by, period, start, end, min_cell)
+    if comparison is None:
+        before, cells = None, gated.cells
+    else:
+        before = _gated(version, filters, by, period, *comparison, min_cell)
+        cells = compared(gated.cells, before.cells, by, period, (start, end), comparison)
+
+    if fmt == "excel":
+        before_total = None if before is None else before.grand_total()
+        rows = excel_rows(cells, by, period, lang, min_cell, gated.grand_total(), comparison, before_total)
+    else:
+        rows = raw_rows(cells, by, period, compared=before is not None)
+    filtered = bool(filters.features or filters.countries or filters.genders or filters.age_groups)
+    return Export(
+        filename=export_filename(by, period, start, end, fmt, lang, filtered, comparison),
+        content=csv_bytes(rows, excel=fmt == "excel"),
+        rows=len(cells),
+        selection=_selection(filters, by, period, start, end, comparison),
+        fmt=fmt,
+        min_cell=min_cell,
+    )
+
+
+def _check(
+    by: list[str],
+    period: str | None,
+    start: date,
+    end: date,
+    fmt: str,
+    lang: str,
+    comparison: tuple[date, date] | None,
+) -> None:
+    """Raise ValueError, naming the problem, for a selection no export can have."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+    if lang not in LANGUAGES:
+        raise ValueError(f"unknown language {lang!r}: use one of {', '.join(LANGUAGES)}")
+    unknown = [dim for dim in by if dim not in queries.GROUPABLE]
+    if unknown or len(set(by)) != len(by):
+        raise ValueError(f"cannot group by {','.join(by)}: use distinct names among {', '.join(queries.GROUPABLE)}")
+    if period is not None and period not in PERIODS:
+        raise ValueError(f"unknown period {period!r}: use one of {', '.join(PERIODS)}")
+    if not by and period is None:
+        raise ValueError("choose at least one dimension or a period")
+    if end < start:
+        raise ValueError("the end date is before the start date")
+    if comparison is not None and comparison[1] < comparison[0]:
+        raise ValueError("the comparison period ends before it starts")
+
+
+def _gated(
+    version: StoreVersion, filters: Filters, by: list[str], period: str | None, start: date, end: date, min_cell: int
+) -> Gated:
+    frame = queries.counts(version, filters, start, end, by=tuple(by), grain=period)
+    dims = (["period"] if period else []) + by
+    # every total of this table is protected, not only the grand total the file shows: the
+    # dashboard shows the others for the same selection, and a manager could subtract
+    return gate(frame, dims, totals_over=margins(dims), min_cell=min_cell)
+
+
+def _selection(
+    filters: Filters,
+    by: Sequence[str],
+    period: str | None,
+    start: date,
+    end: date,
+    comparison: tuple[date, date] | None,
+) -> dict[str, object]:
+    return {
+        "by": list(by),
+        "period": period,
+        "from": start.isoformat(),
+        "to": end.isoformat(),
+        "comparison": None
+        if comparison is None
+        else {"from": comparison[0].isoformat(), "to": comparison[1].isoformat()},
+        "filters": {
+            "features": list(filters.features),
+            "countries": list(filters.countries),
+            "country_mode": filters.country_mode,
+            "genders": list(filters.genders),
+            "age_groups": list(filters.age_groups),
+        },
+    }
