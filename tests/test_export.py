@@ -26,7 +26,7 @@ import pytest
 from conftest import REPO, raw_row, write_csv
 
 from contract import MIN_CELL
-from dashboard.export import build_export, build_pack, escape_text, export_table, main, make_pack
+from dashboard.export import build_export, escape_text, log_export, log_pack, log_path, main, make_pack
 from dashboard.export.cli import new_spelling, parser
 from dashboard.filters import Filters
 from dashboard.store import current_version
@@ -114,9 +114,10 @@ def test_raw_golden(store: Path) -> None:
     assert result.filename == "visits_by_feature-country_month_2025-01-01_2025-02-28_raw.csv"
 
 
-def test_export_table_returns_and_logs(store: Path, export_log: Path) -> None:
-    name, content, rows = export_table(current_version(store), Filters(), ["feature", "country"], "month", START, END)
-    assert (name, content, rows) == (
+def test_an_export_is_logged(store: Path, export_log: Path) -> None:
+    built = build_export(current_version(store), Filters(), ["feature", "country"], "month", START, END)
+    log_export(built, log_path())
+    assert (built.filename, built.content, built.rows) == (
         "visits_by_feature-country_month_2025-01-01_2025-02-28_ko.csv",
         GOLDEN_EXCEL,
         6,
@@ -444,7 +445,7 @@ def test_cli_unreadable_store(tmp_path: Path, capsys: pytest.CaptureFixture) -> 
 
 
 def test_log_never_holds_counts_of_cells(store: Path, export_log: Path) -> None:
-    export_table(current_version(store), Filters(), ["country"], None, START, END, "raw", "en")
+    log_export(build_export(current_version(store), Filters(), ["country"], None, START, END, "raw", "en"), log_path())
     entry = json.loads(export_log.read_text(encoding="utf-8"))
     assert set(entry) == {"when", "selection", "format", "min_cell", "timezone", "rows", "sha256", "file"}  # no path
     assert set(entry["selection"]) == {"by", "period", "from", "to", "comparison", "filters"}
@@ -475,7 +476,9 @@ def pack_entries(content: bytes) -> dict[str, bytes]:
 
 
 def test_pack_lists_the_tables_and_readme(store: Path, export_log: Path) -> None:
-    name, content = build_pack(current_version(store), "month", "2025-01", "ko", "excel")
+    pack = make_pack(current_version(store), "month", "2025-01", "ko", "excel")
+    log_pack(pack, log_path())
+    name, content = pack.filename, pack.content
     assert name == "gangnam-visits_2025-01_ko.zip"
     entries = pack_entries(content)
     assert set(entries) == PACK_NAMES

@@ -22,7 +22,7 @@ if not runtime.exists():
     get_logger("streamlit.runtime.caching.cache_data_api").setLevel(logging.ERROR)
 
 from dashboard.export.cli import main
-from dashboard.export.logged import build_pack, export_table, log_export, log_path
+from dashboard.export.logged import log_export, log_pack, log_path
 from dashboard.export.packs import make_pack
 from dashboard.export.render import FORMATS, escape_text
 from dashboard.export.table import PERIODS, build_export
@@ -31,10 +31,9 @@ __all__ = [
     "FORMATS",
     "PERIODS",
     "build_export",
-    "build_pack",
     "escape_text",
-    "export_table",
     "log_export",
+    "log_pack",
     "log_path",
     "main",
     "make_pack",
