@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 import re
 import shutil
+import subprocess
+import sys
 import tomllib
 from datetime import date
 from pathlib import Path
@@ -205,3 +207,12 @@ def test_the_table_in_duckdb_gives_the_same_numbers():
         """
     ).fetchall()
     assert rows == [(count, key_sum, perturb(count, key_sum % 256)) for count, key_sum in cells]
+
+
+def test_loading_imports_only_the_standard_library_and_the_contract():
+    code = (
+        "import sys, contract.ptable as p; p.load_ptable(); "
+        "print(sorted(m for m in ('scipy', 'numpy', 'pandas', 'pyarrow', 'duckdb') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
+    assert out.stdout.strip() == "[]"
