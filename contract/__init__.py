@@ -145,7 +145,12 @@ VISIT_COUNTS_COLUMNS: Final = {
     "gender": "VARCHAR",
     "age_group": "VARCHAR",
     "visits": "BIGINT",
+    # The sum of the cell's record keys, for the cell key method (DESIGN.md rule 4, contract/ptable.py).
+    # A record key is drawn uniformly from 0..RECORD_KEY_MAX for each counted submission at load, in
+    # memory, and never stored on its own: it is random and says nothing about a person.
+    "key_sum": "BIGINT",
 }
+RECORD_KEY_MAX: Final = 255
 # Counts per load batch, so that a batch can be removed.
 BATCH_COUNTS_COLUMNS: Final = {"batch_id": "INTEGER", **VISIT_COUNTS_COLUMNS}
 # The batch log: one row per loaded file, never a value from inside it.
@@ -159,6 +164,7 @@ BATCHES_COLUMNS: Final = {
     "rows_read": "BIGINT",
     "rows_loaded": "BIGINT",
     "rows_rejected": "BIGINT",
+    "rejected_key_sum": "BIGINT",  # the record keys of the rejected rows: the batch log's counts are published too
     "first_event_date": "DATE",
     "last_event_date": "DATE",
     "source_destroyed": "BOOLEAN",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.gate import SHOWN, SMALL, Gated, format_count
+from dashboard.gate import SHOWN, Gated, format_count
 from dashboard.i18n import alpha3, country_name, t
 
 PALETTE = ["#2563eb", "#16a34a", "#f59e0b", "#db2777", "#7c3aed", "#0891b2", "#dc2626", "#65a30d", "#9ca3af"]
@@ -32,7 +32,7 @@ def _layout(fig: go.Figure, x_title: str, y_title: str, height: int = 380) -> go
 
 
 def _suppressed_text(status: pd.Series, lang: str) -> list[str]:
-    return [t("suppressed_small", lang) if s == SMALL else t("suppressed_complement", lang) for s in status]
+    return [t("suppressed_small", lang) for _ in status]
 
 
 def lines(
@@ -223,7 +223,7 @@ def share_bars(gated: Gated, x: str, dimension: str, values: list[str], lang: st
                 y=rest.astype(float),
                 name=t("suppressed", lang),
                 marker={"color": SUPPRESSED_COLOR, "pattern": {"shape": "/"}},
-                hovertemplate=f"{t('suppressed_complement', lang)}<br>%{{x}}<br>%{{y:.1%}}<extra></extra>",
+                hovertemplate=f"{t('suppressed_small', lang)}<br>%{{x}}<br>%{{y:.1%}}<extra></extra>",
             )
         )
     fig.update_layout(barmode="stack", yaxis_tickformat=".0%")

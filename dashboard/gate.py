@@ -1,15 +1,15 @@
 """The privacy gate (DESIGN.md rule 4): every number shown or exported passes here.
 
-A count from 1 to min_cell - 1 is suppressed (primary suppression); zero is
-shown. Where a table shows totals, more cells are suppressed (complementary
-suppression, as tau-ARGUS does for tables with margins) until, in every sum
-that the table shows, either no part is hidden, or at least two are and what
-they add up to is not itself a small count. A hidden total likewise keeps at
-least one of its parts hidden. Sums that are each safe can still give a
-small count away together (a row, a column and the grand total); a last check
-finds every small count that follows exactly from all the shown sums at once,
-and hides one more number beside it. Shares and changes are computed only from
-numbers that are shown.
+A true count from 1 to min_cell - 1 is suppressed (`<10`); zero is shown as
+zero; every other count is published perturbed by the cell key method
+(contract/ptable.py): `true + pvalue(pcv(true), key_sum mod 256)`, where
+key_sum is the sum of the record keys of exactly the stored cells that make
+up the number. The same cells always give the same number, whichever page,
+filter, link or export asks, and the difference of two published numbers is
+the hidden count plus noise, never certain: users build their own tables, so
+suppression inside one table could not protect a small count from another.
+Totals are perturbed as cells of their own: a table's parts need not add up
+to its total. Shares and changes are computed only from published numbers.
 """
 
 from __future__ import annotations
@@ -17,24 +17,26 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cache
 
 import numpy as np
 import pandas as pd
 
-from contract import HIDDEN_MARK, MIN_CELL, small_mark
+from contract import MIN_CELL, small_mark
+from contract.ptable import MAX_PCV, REUSED_PCV_FROM, REUSED_PCV_SPAN, load_ptable
 
-SHOWN, SMALL, COMPLEMENT = "shown", "small", "complement"
-_CODES = np.array([SHOWN, SMALL, COMPLEMENT], dtype=object)
+SHOWN, SMALL = "shown", "small"
+_CODES = np.array([SHOWN, SMALL], dtype=object)
 
 
 @dataclass(frozen=True)
 class Gated:
     """A table after the gate.
 
-    `cells`: the dimensions, `visits` (nullable Int64, <NA> where suppressed)
-    and `status` (shown, small or complement). `totals`: for each grouping
-    whose totals are shown (a tuple of dimensions; () is the grand total), a
-    frame of that grouping's dimensions, `visits` and `status`.
+    `cells`: the dimensions, `visits` (the published count, nullable Int64,
+    <NA> where suppressed) and `status` (shown or small). `totals`: for each
+    grouping whose totals are shown (a tuple of dimensions; () is the grand
+    total), a frame of that grouping's dimensions, `visits` and `status`.
     """
 
     cells: pd.DataFrame
@@ -47,117 +49,36 @@ class Gated:
 
 
 def is_small(counts: pd.Series | np.ndarray, min_cell: int = MIN_CELL):
-    """Primary suppression: the counts from 1 to min_cell - 1."""
+    """The counts from 1 to min_cell - 1: never published, not even perturbed."""
     return (counts >= 1) & (counts < min_cell)
 
 
-@dataclass
-class _Level:
-    keys: pd.DataFrame
-    raw: np.ndarray
-    status: np.ndarray  # 0 shown, 1 small, 2 complement
+@cache
+def _noise() -> np.ndarray:
+    """The ptable as a matrix: noise[pcv, ckey]."""
+    ptable = load_ptable()
+    matrix = np.zeros((ptable.params.max_pcv + 1, ptable.params.n_ckeys), dtype=np.int64)
+    for pcv, ckey, pvalue in ptable.rows:
+        matrix[pcv, ckey] = pvalue
+    matrix.setflags(write=False)
+    return matrix
 
 
-def _level(cells: pd.DataFrame, dims: list[str], grouping: tuple[str, ...], min_cell: int) -> _Level:
-    if grouping:
-        summed = cells.groupby(list(grouping), observed=True, sort=False, dropna=False)["visits"].sum().reset_index()
-        keys, raw = summed[list(grouping)], summed["visits"].to_numpy(dtype="int64")
-    else:
-        keys, raw = pd.DataFrame(index=[0]), np.array([int(cells["visits"].sum())], dtype="int64")
-    return _Level(keys.reset_index(drop=True), raw, is_small(raw, min_cell).astype("int8"))
+def perturbed(true: np.ndarray, key_sum: np.ndarray) -> np.ndarray:
+    """The cell key method on arrays: true + pvalue(pcv(true), key_sum mod 256), as contract.ptable.perturb."""
+    true = np.asarray(true, dtype=np.int64)
+    noise = _noise()
+    pcv = np.where(true <= MAX_PCV, true, (true - 1) % REUSED_PCV_SPAN + REUSED_PCV_FROM)
+    return true + noise[pcv, np.asarray(key_sum, dtype=np.int64) % noise.shape[1]]
 
 
-def _parents(fine: _Level, coarse: _Level, coarse_dims: tuple[str, ...]) -> np.ndarray:
-    """For each row of the finer level, the row of the coarser level it adds up into."""
-    if not coarse_dims:
-        return np.zeros(len(fine.raw), dtype="int64")
-    index = coarse.keys.reset_index().rename(columns={"index": "_parent"})
-    merged = fine.keys[list(coarse_dims)].merge(index, on=list(coarse_dims), how="left", sort=False)
-    return merged["_parent"].to_numpy(dtype="int64")
-
-
-def _protect(fine: _Level, coarse: _Level, parent: np.ndarray, min_cell: int) -> bool:
-    """One pass over the sums `coarse = sum(fine)`; returns whether anything more was hidden."""
-    hidden = fine.status != 0
-    n_hidden = np.bincount(parent, weights=hidden, minlength=len(coarse.raw))
-    sum_hidden = np.bincount(parent, weights=np.where(hidden, fine.raw, 0), minlength=len(coarse.raw))
-    total_shown = coarse.status == 0
-    exposed = (n_hidden == 1) | ((n_hidden >= 1) & (sum_hidden >= 1) & (sum_hidden < min_cell))
-    need = np.flatnonzero((total_shown & exposed) | (~total_shown & (n_hidden == 0) & (coarse.raw > 0)))
-    if not len(need):
-        return False
-    candidates = pd.DataFrame({"parent": parent, "raw": fine.raw})
-    candidates = candidates[(fine.status == 0) & (fine.raw > 0) & np.isin(parent, need)]
-    # the smallest shown part loses the least information
-    chosen = candidates.sort_values("raw", kind="stable").groupby("parent", sort=False).head(1)
-    fine.status[chosen.index.to_numpy()] = 2
-    # a shown total whose other parts are all zero can only be protected by hiding it
-    uncovered = np.setdiff1d(need, chosen["parent"].to_numpy())
-    coarse.status[uncovered[total_shown[uncovered]]] = 2
-    return True
-
-
-def _unit_vectors_in_span(matrix: np.ndarray) -> np.ndarray:
-    """For each column j, whether the unit vector e_j is a combination of the rows."""
-    # an orthonormal basis of the row space from the smaller Gram matrix: much faster than an SVD
-    if matrix.shape[0] < matrix.shape[1]:
-        values, vectors = np.linalg.eigh(matrix @ matrix.T)
-        keep = values > 1e-9 * max(values.max(), 1.0)
-        basis = matrix.T @ vectors[:, keep] / np.sqrt(values[keep])
-    else:
-        values, vectors = np.linalg.eigh(matrix.T @ matrix)
-        basis = vectors[:, values > 1e-9 * max(values.max(), 1.0)]
-    return (basis**2).sum(axis=1) > 1 - 1e-6
-
-
-def _hide_recoverable(levels: list[_Level], sums: list[tuple[_Level, _Level, np.ndarray]]) -> bool:
-    """Hide one more part of the sums from which a small count follows exactly; returns whether it did.
-
-    Each shown sum is a linear equation over the hidden numbers. A hidden
-    number follows from them exactly when its unit vector lies in the span of
-    the equations (for example a row, a column and the grand total together).
-    """
-    unknown = {id(level): np.full(len(level.raw), -1) for level in levels}
-    small: list[bool] = []
-    for level in levels:
-        hidden = np.flatnonzero(level.status != 0)
-        unknown[id(level)][hidden] = np.arange(len(small), len(small) + len(hidden))
-        small.extend(level.status[hidden] == 1)
-    if not any(small):
-        return False
-    rows, equations = [], []
-    for fine, coarse, parent in sums:
-        for group in range(len(coarse.raw)):
-            row = np.zeros(len(small))
-            parts = np.flatnonzero(parent == group)
-            hidden_parts = parts[fine.status[parts] != 0]
-            row[unknown[id(fine)][hidden_parts]] = 1.0
-            if coarse.status[group] != 0:
-                row[unknown[id(coarse)][group]] = -1.0
-            if row.any():
-                rows.append(row)
-                equations.append((fine, coarse, parts, group))
-    if not rows:
-        return False
-    matrix = np.array(rows)
-    determined = np.flatnonzero(_unit_vectors_in_span(matrix) & np.array(small))
-    hid = False
-    for column in determined:
-        # the smallest shown part of an equation it is in; the total itself if it has none
-        best = None
-        for (fine, coarse, parts, group), row in zip(equations, matrix, strict=True):
-            if row[column] == 0:
-                continue
-            open_parts = parts[(fine.status[parts] == 0) & (fine.raw[parts] > 0)]
-            for index in open_parts:
-                if best is None or fine.raw[index] < best[0].raw[best[1]]:
-                    best = (fine, index)
-            if best is None and coarse.status[group] == 0 and coarse.raw[group] > 0:
-                best = (coarse, group)
-        if best is not None and best[0].status[best[1]] == 0:
-            best[0].status[best[1]] = 2
-            hid = True
-    return hid
+def _published(keys: pd.DataFrame, true: np.ndarray, key_sum: np.ndarray, min_cell: int) -> pd.DataFrame:
+    out = keys.reset_index(drop=True).copy()
+    small = is_small(true, min_cell)
+    out["visits"] = pd.array(perturbed(true, key_sum), dtype="Int64")
+    out.loc[small, "visits"] = pd.NA
+    out["status"] = _CODES[small.astype("int8")]
+    return out
 
 
 def gate(
@@ -166,58 +87,34 @@ def gate(
     *,
     totals_over: Sequence[tuple[str, ...]] = (),
     value: str = "visits",
+    key: str = "key_sum",
     min_cell: int = MIN_CELL,
 ) -> Gated:
-    """Apply the gate to a table of counts by `dims`.
+    """Publish a table of true counts by `dims`, with their key sums.
 
     `totals_over` lists the groupings whose totals the caller shows beside the
     cells (for example `[("feature",), ()]`: a total per feature and a grand
-    total). Every sum among the cells and those totals is protected.
+    total). Each total is the sum of its cells' true counts, with the sum of
+    their key sums as its key, and is published as a cell of its own.
     """
     dims = list(dims)
-    cells = frame[[*dims, value]].rename(columns={value: "visits"}).reset_index(drop=True)
+    cells = frame[[*dims, value, key]].rename(columns={value: "visits", key: "key_sum"}).reset_index(drop=True)
     cells["visits"] = cells["visits"].fillna(0).astype("int64")
-    groupings = list(dict.fromkeys(tuple(g) for g in totals_over if set(g) < set(dims)))
-    # two shown margins imply the totals they share (the row totals and the column totals
-    # both add up to the grand total), so those are protected as if shown too
-    implied = True
-    while implied:
-        implied = False
-        for one, other in itertools.combinations(groupings, 2):
-            common = tuple(d for d in dims if d in one and d in other)
-            if set(common) not in [set(g) for g in groupings]:
-                groupings.append(common)
-                implied = True
-    levels = {tuple(dims): _Level(cells[dims], cells["visits"].to_numpy(copy=True), None)}
-    levels[tuple(dims)].status = is_small(levels[tuple(dims)].raw, min_cell).astype("int8")
-    for grouping in groupings:
-        levels[grouping] = _level(cells, dims, grouping, min_cell)
-    # every shown sum: each total over the cells, and each coarser total over a finer one
-    sums = [
-        (levels[fine], levels[coarse], _parents(levels[fine], levels[coarse], coarse))
-        for coarse in groupings
-        for fine in levels
-        if set(coarse) < set(fine)
-    ]
-    while True:
-        while any([_protect(fine, coarse, parent, min_cell) for fine, coarse, parent in sums]):
-            pass
-        # sums that are each safe can still give a small count away together
-        if not _hide_recoverable(list(levels.values()), sums):
-            break
-
-    def published(level: _Level) -> pd.DataFrame:
-        out = level.keys.copy()
-        out["visits"] = pd.array(level.raw, dtype="Int64")
-        out.loc[level.status != 0, "visits"] = pd.NA
-        out["status"] = _CODES[level.status]
-        return out
-
-    result = published(levels[tuple(dims)])
-    for column in cells.columns:
-        if column in dims:
-            result[column] = cells[column]
-    return Gated(result, {grouping: published(levels[grouping]) for grouping in groupings}, min_cell)
+    cells["key_sum"] = cells["key_sum"].fillna(0).astype("int64")
+    totals = {}
+    for grouping in dict.fromkeys(tuple(g) for g in totals_over if set(g) < set(dims)):
+        if grouping:
+            summed = cells.groupby(list(grouping), observed=True, sort=False, dropna=False)[["visits", "key_sum"]]
+            summed = summed.sum().reset_index()
+            group_keys = summed[list(grouping)]
+        else:
+            summed = cells[["visits", "key_sum"]].sum().to_frame().T
+            group_keys = pd.DataFrame(index=[0])
+        totals[grouping] = _published(
+            group_keys, summed["visits"].to_numpy("int64"), summed["key_sum"].to_numpy("int64"), min_cell
+        )
+    published = _published(cells[dims], cells["visits"].to_numpy(), cells["key_sum"].to_numpy(), min_cell)
+    return Gated(published, totals, min_cell)
 
 
 def margins(dims: Sequence[str]) -> list[tuple[str, ...]]:
@@ -248,10 +145,6 @@ def change_of(current: object, previous: object) -> float | None:
     return None if pd.isna(value) else float(value)
 
 
-def format_count(visits: object, status: str, min_cell: int = MIN_CELL, hidden_label: str = HIDDEN_MARK) -> str:
-    """A count as a table shows it: `1,234`, `<10` for a small count, `x` for a complement."""
-    if status == SMALL:
-        return small_mark(min_cell)
-    if status == COMPLEMENT:
-        return hidden_label
-    return f"{int(visits):,}"
+def format_count(visits: object, status: str, min_cell: int = MIN_CELL) -> str:
+    """A published count as a table shows it: `1,234`, or `<10` for a small count."""
+    return small_mark(min_cell) if status == SMALL else f"{int(visits):,}"

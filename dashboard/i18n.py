@@ -6,6 +6,10 @@ import pycountry
 
 from contract import MIN_CELL, TIMEZONE, TIMEZONE_LABEL, TOTAL_LABELS, UNKNOWN
 from contract import country_name as contract_country_name
+from contract.ptable import load_ptable
+
+# the largest noise a published count carries (D of the ptable)
+MAX_NOISE = load_ptable().params.max_noise
 
 TEXT: dict[str, dict[str, str]] = {
     "app_title": {"ko": "강남 방문자 분석", "en": "Gangnam visitor analytics"},
@@ -75,9 +79,11 @@ TEXT: dict[str, dict[str, str]] = {
     "trend": {"ko": "추이", "en": "Trend"},
     "suppressed": {"ko": "비공개", "en": "suppressed"},
     "suppressed_small": {"ko": f"{MIN_CELL}건 미만 (비공개)", "en": f"fewer than {MIN_CELL} (suppressed)"},
-    "suppressed_complement": {
-        "ko": "비공개 (작은 값의 역산 방지)",
-        "en": "hidden so that a small count cannot be worked out",
+    "perturbed_note": {
+        "ko": f"모든 수치에는 개인을 알아볼 수 없도록 최대 ±{MAX_NOISE}의 작은 잡음이 더해져 있어(셀 키 방식), "
+        "부분의 합이 합계와 조금 다를 수 있습니다.",
+        "en": f"Every count carries a small noise of at most ±{MAX_NOISE} so that no one can be singled out "
+        "(the cell key method): parts need not add up to their total.",
     },
     "times_in": {
         "ko": f"모든 날짜는 한국 시간({TIMEZONE}) 기준입니다.",

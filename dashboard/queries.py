@@ -55,18 +55,20 @@ def counts(
     by: Sequence[str] = (),
     grain: str | None = None,
 ) -> pd.DataFrame:
-    """Submissions in [start, end] under the filters, by the given dimensions (and period)."""
+    """True submissions in [start, end] under the filters, by the given dimensions (and period), with their
+    key sums: for the gate only, which publishes them."""
     unknown = [dim for dim in by if dim not in GROUPABLE]
     if unknown or (grain is not None and grain not in PERIOD_SQL):
         raise ValueError(f"cannot group by {unknown or grain}")
     columns = ([f"{PERIOD_SQL[grain]} as period"] if grain else []) + list(by)
     condition, params = where(filters, start, end)
-    select = ", ".join([*columns, "sum(visits)::bigint as visits"])
+    # the cell key comes with the count: the sum of the key sums of exactly the stored cells counted
+    select = ", ".join([*columns, "sum(visits)::bigint as visits", "sum(key_sum)::bigint as key_sum"])
     group = " group by all order by all" if columns else ""
     sql = f"select {select} from visit_counts where {condition}{group}"
     frame = _cached(version, sql, tuple(_hashable(p) for p in params))
     if not columns and frame["visits"].isna().all():
-        frame["visits"] = 0
+        frame[["visits", "key_sum"]] = 0
     return frame.copy()
 
 
@@ -88,13 +90,16 @@ def store_facts(version: StoreVersion) -> dict[str, object]:
 
 
 def batches(version: StoreVersion) -> pd.DataFrame:
+    """The batch log, newest first, with the key sums of each batch's loaded and rejected rows (for the gate)."""
     return _cached(
         version,
         "select batch_id, file_name, file_format, strftime(timezone(?, loaded_at), '%Y-%m-%d %H:%M') "
         "as loaded_at, rows_read, rows_loaded, rows_rejected, first_event_date::varchar as first_event_date, "
         "last_event_date::varchar as last_event_date, source_destroyed, "
-        "strftime(timezone(?, source_destroyed_at), '%Y-%m-%d %H:%M') as destroyed_at "
-        "from batches order by batch_id desc",
+        "strftime(timezone(?, source_destroyed_at), '%Y-%m-%d %H:%M') as destroyed_at, "
+        "coalesce(loaded.key_sum, 0) as loaded_key_sum, rejected_key_sum "
+        "from batches left join (select batch_id, sum(key_sum)::bigint as key_sum from batch_counts group by all) "
+        "as loaded using (batch_id) order by batch_id desc",
         (TIMEZONE, TIMEZONE),
     )
 
@@ -111,4 +116,4 @@ def complete(frame: pd.DataFrame, dims: dict[str, list]) -> pd.DataFrame:
     left out of a chart silently instead of drawn as zero.
     """
     full = pd.MultiIndex.from_product(list(dims.values()), names=list(dims)).to_frame(index=False)
-    return full.merge(frame, on=list(dims), how="left").fillna({"visits": 0})
+    return full.merge(frame, on=list(dims), how="left").fillna({"visits": 0, "key_sum": 0})

@@ -274,6 +274,7 @@ def download(
         ctx.version, filters or ctx.filters, by, period, ctx.start, ctx.end, "excel", ctx.lang, comparison
     )
     download_button(ctx, export, key)
+    st.caption(ctx.t("perturbed_note"))
 
 
 def download_button(ctx: Context, export, key: str, *, primary: bool = False) -> None:
@@ -299,7 +300,9 @@ def gated_batch_counts(log: pd.DataFrame, min_cell: int) -> pd.DataFrame:
     A small file is a small count of submissions over its dates; read = loaded + rejected
     is a sum shown beside its parts.
     """
-    parts = log.melt(id_vars="batch_id", value_vars=["rows_loaded", "rows_rejected"], var_name="kind")
+    counts = log.melt(id_vars="batch_id", value_vars=["rows_loaded", "rows_rejected"], var_name="kind")
+    keys = log.melt(id_vars="batch_id", value_vars=["loaded_key_sum", "rejected_key_sum"], value_name="key_sum")
+    parts = counts.assign(key_sum=keys["key_sum"].to_numpy())
     gated = gate(parts, ["batch_id", "kind"], totals_over=[("batch_id",)], value="value", min_cell=min_cell)
     text = {
         (batch, kind): format_count(visits, status, min_cell)
@@ -309,7 +312,7 @@ def gated_batch_counts(log: pd.DataFrame, min_cell: int) -> pd.DataFrame:
     read_text = {
         batch: format_count(visits, status, min_cell) for batch, visits, status in read.itertuples(index=False)
     }
-    log = log.copy()
+    log = log.drop(columns=["loaded_key_sum", "rejected_key_sum"])
     for kind in ("rows_loaded", "rows_rejected"):
         log[kind] = [text[batch, kind] for batch in log["batch_id"]]
     log["rows_read"] = log["batch_id"].map(read_text)

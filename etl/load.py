@@ -186,6 +186,7 @@ def load(
                 "rows_read": result.rows_read,
                 "rows_loaded": result.rows_loaded,
                 "rows_rejected": result.rows_rejected,
+                "rejected_key_sum": staged.rejected_key_sum,
                 "first_event_date": pc.min(dates).as_py(),
                 "last_event_date": pc.max(dates).as_py(),
                 "source_destroyed": False,

@@ -33,7 +33,7 @@ class NewBatch:
     """One file's contribution: its log row (without batch_id) and its counts by cell."""
 
     log: dict[str, object]
-    counts: pa.Table  # the DIMENSIONS columns and visits
+    counts: pa.Table  # the DIMENSIONS columns, visits and key_sum
 
 
 def lock_path(db: Path) -> Path:
@@ -142,7 +142,7 @@ def rebuild(
                 con.register("new_counts", batch.counts)
                 # unsorted: only a rebuild reads batch_counts, and it reads it whole
                 con.execute(
-                    f"insert into batch_counts select {batch_id}, {', '.join(DIMENSIONS)}, visits from new_counts"
+                    f"insert into batch_counts select {batch_id}, {', '.join(DIMENSIONS)}, visits, key_sum from new_counts"
                 )
                 con.unregister("new_counts")
             for batch_id, when in destroyed.items():

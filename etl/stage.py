@@ -34,8 +34,9 @@ OLDEST_AGE = 150  # ages above fall outside the bands: the birth year rule alrea
 
 @dataclass(frozen=True)
 class Staged:
-    counts: pa.Table  # DIMENSIONS + visits
+    counts: pa.Table  # DIMENSIONS + visits, key_sum
     rejected: dict[str, int]  # reason -> rows
+    rejected_key_sum: int  # the record keys of every rejected row, summed
     rejects: pa.Table | None  # row, reason; only when row numbers were asked for
     rows_read: int
 
@@ -148,13 +149,15 @@ def stage(
                 "a closing quote); no row of it was loaded",
             )
         counts = con.sql(
-            f"select {', '.join(DIMENSIONS)}, visits from file_counts where reject_reason is null"
+            f"select {', '.join(DIMENSIONS)}, visits, key_sum from file_counts where reject_reason is null"
         ).to_arrow_table()
         con.execute(
             f"create temp table reader_rejects as {sql('staging/reader_rejects')}",
             {"header_lines": source.header_lines, "line_too_long": LINE_TOO_LONG_ERROR},
         )
-        rejected = dict(con.execute(sql("counts/rejected_by_reason"), {"other_error": OTHER_CSV_ERROR}).fetchall())
+        by_reason = con.execute(sql("counts/rejected_by_reason"), {"other_error": OTHER_CSV_ERROR}).fetchall()
+        rejected = {reason: rows for reason, rows, _ in by_reason}
+        rejected_key_sum = sum(key_sum for _, _, key_sum in by_reason)
         rows_read = con.execute(sql("counts/rows_read")).fetchall()[0][0]
         rejects = None
         if number_rejects:
@@ -165,7 +168,7 @@ def stage(
             else:
                 con.execute("create temp table query_rejects (row_no bigint, reason varchar)")
             rejects = con.sql(sql("staging/reject_rows"), params={"other_error": OTHER_CSV_ERROR}).to_arrow_table()
-        return Staged(counts, rejected, rejects, int(rows_read))
+        return Staged(counts, rejected, rejected_key_sum, rejects, int(rows_read))
     except OverBudget:
         if source.file_format != "csv" or padded:
             raise _too_costly(source, guard) from None

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from contract import MIN_CELL, TIMEZONE
 from dashboard.export.table import Export, build_export
 from dashboard.filters import Filters
+from dashboard.i18n import MAX_NOISE
 from dashboard.store import StoreVersion
 
 PACK_KINDS = ("month", "week")
@@ -43,10 +44,10 @@ README_TEXT = {
         "title": "강남 방문 보고서 묶음: {label}",
         "period": "기간: {start} ~ {end} (양 끝 포함), 한국 시간 ({tz})",
         "filters": "필터: 없음",
-        "rule": "비공개 규칙: 1~{small}건은 <{min_cell}(으)로 표시하고, 합계에서 빼서 작은 값을 알아낼 수 있는 "
-        "칸은 x로 표시합니다. 0은 그대로 표시합니다. min_cell = {min_cell}.",
-        "rule_raw": "비공개 규칙: 1~{small}건과, 합계에서 빼서 작은 값을 알아낼 수 있는 칸은 visits를 비우고 "
-        "suppressed = true로 표시합니다. 0은 그대로 표시합니다. min_cell = {min_cell}.",
+        "rule": "비공개 규칙: 1~{small}건은 <{min_cell}(으)로 표시하고, 0은 그대로 표시합니다. 그 밖의 모든 수치에는 "
+        "최대 ±{noise}의 잡음이 더해져 있어(셀 키 방식) 부분의 합이 합계와 다를 수 있습니다. min_cell = {min_cell}.",
+        "rule_raw": "비공개 규칙: 1~{small}건은 visits를 비우고 suppressed = true로 표시하고, 0은 그대로 표시합니다. "
+        "그 밖의 모든 수치에는 최대 ±{noise}의 잡음이 더해져 있습니다(셀 키 방식). min_cell = {min_cell}.",
         "generated": "생성 시각: {when} (저장소 게시 시각; 같은 저장소는 같은 묶음을 만듭니다)",
         "files": "파일 (SHA-256):",
     },
@@ -54,11 +55,11 @@ README_TEXT = {
         "title": "Gangnam visits report pack: {label}",
         "period": "Period: {start} to {end} (both included), Korea time ({tz})",
         "filters": "Filters: none",
-        "rule": "Suppression: counts from 1 to {small} are shown as <{min_cell}; a cell from which a small count "
-        "could be worked out by subtraction from a total is shown as x; zero is shown. min_cell = {min_cell}.",
-        "rule_raw": "Suppression: counts from 1 to {small}, and cells from which a small count could be worked out "
-        "by subtraction from a total, have an empty visits and suppressed = true; zero is shown. "
+        "rule": "Suppression: counts from 1 to {small} are shown as <{min_cell}; zero is shown. Every other count "
+        "carries a noise of at most {noise} (the cell key method): parts need not add up to a total. "
         "min_cell = {min_cell}.",
+        "rule_raw": "Suppression: counts from 1 to {small} have an empty visits and suppressed = true; zero is shown. "
+        "Every other count carries a noise of at most {noise} (the cell key method). min_cell = {min_cell}.",
         "generated": "Generated: {when} (the store's publication time; the same store gives the same pack)",
         "files": "Files (SHA-256):",
     },
@@ -113,7 +114,7 @@ def _readme(
         "",
         text["period"].format(start=start.isoformat(), end=end.isoformat(), tz=TIMEZONE),
         text["filters"],
-        text["rule" if fmt == "excel" else "rule_raw"].format(small=min_cell - 1, min_cell=min_cell),
+        text["rule" if fmt == "excel" else "rule_raw"].format(small=min_cell - 1, min_cell=min_cell, noise=MAX_NOISE),
         text["generated"].format(when=when.isoformat(timespec="seconds")),
         "",
         text["files"],

@@ -18,7 +18,7 @@ from datetime import date
 
 import pandas as pd
 
-from contract import FORMULA_STARTS, HIDDEN_MARK, TIMEZONE, small_mark
+from contract import FORMULA_STARTS, TIMEZONE, small_mark
 from dashboard.gate import SHOWN, change_of, format_count
 from dashboard.i18n import country_name, t
 
@@ -111,7 +111,7 @@ def excel_rows(
     rows.append([])
     rows.append([t("times_in", lang)])
     rows.append([f"{small_mark(min_cell)}: {t('suppressed_small', lang)}"])
-    rows.append([f"{HIDDEN_MARK}: {t('suppressed_complement', lang)}"])
+    rows.append([t("perturbed_note", lang)])
     if comparison is not None:
         rows.append([t("comparison_note", lang).format(start=comparison[0].isoformat(), end=comparison[1].isoformat())])
     return rows

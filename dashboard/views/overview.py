@@ -54,14 +54,10 @@ def kpis(ctx: Context, current, previous) -> None:
             help=None if status == SHOWN else ctx.t(f"suppressed_{status}"),
         )
     under = queries.counts(ctx.version, ctx.filters, ctx.start, ctx.end, by=("age_group",))
-    young = int(under.loc[under["age_group"] == UNDER_14_GROUP, "visits"].sum())
     # under-14s and everyone else, with their total: a small count hides the share
-    split = gate(
-        pd.DataFrame({"group": ["under", "rest"], "visits": [young, int(under["visits"].sum()) - young]}),
-        ["group"],
-        totals_over=[()],
-        min_cell=ctx.min_cell,
-    )
+    groups = under.assign(group=(under["age_group"] == UNDER_14_GROUP).map({True: "under", False: "rest"}))
+    groups = groups.groupby("group")[["visits", "key_sum"]].sum().reindex(["under", "rest"], fill_value=0)
+    split = gate(groups.reset_index(), ["group"], totals_over=[()], min_cell=ctx.min_cell)
     young_row = split.cells.iloc[0]
     ratio = share(pd.Series([young_row["visits"]]), split.grand_total()[0]).iloc[0]
     status = young_row["status"]

@@ -2,7 +2,7 @@
 -- Reads `batch_counts` (one row per batch and cell). Sorted by date, so that the dashboard's
 -- date filters skip whole row groups.
 with batch_cells as (
-    select event_date, feature, country, gender, age_group, visits
+    select event_date, feature, country, gender, age_group, visits, key_sum
     from batch_counts
 ),
 
@@ -14,8 +14,9 @@ cells as (
         country,
         gender,
         age_group,
-        -- the count
-        sum(visits)::bigint as visits
+        -- the count, and the sum of its record keys (the cell key method)
+        sum(visits)::bigint as visits,
+        sum(key_sum)::bigint as key_sum
     from batch_cells
     group by all
 )
