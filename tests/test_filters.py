@@ -322,10 +322,17 @@ def test_a_custom_period_and_its_comparisons():
     assert replace(state, comparison="last_year").comparison_period(today) == (D("2023-02-27"), D("2023-03-05"))
 
 
-def test_today_is_korea_time():
+def test_today_is_korea_time(monkeypatch):
+    monkeypatch.delenv("GANGNAM_TODAY")  # the suite's frozen day (conftest): here the real clock
     before = datetime.now(ZoneInfo("Asia/Seoul")).date()
     today = korea_today()
     last_7 = Filters(preset="last_7").period()
     after = datetime.now(ZoneInfo("Asia/Seoul")).date()
     assert before <= today <= after
     assert last_7[1] in (before, after)
+
+
+def test_gangnam_today_fixes_the_day_for_tests(monkeypatch):
+    monkeypatch.setenv("GANGNAM_TODAY", "2024-02-29")
+    assert korea_today() == D("2024-02-29")
+    assert Filters(preset="last_7").period() == (D("2024-02-23"), D("2024-02-29"))
