@@ -1,4 +1,4 @@
-"""Shared helpers of the ETL tests: raw files, the CLI in a subprocess, the store read back.
+"""Shared helpers of the ETL tests: raw files, the CLI as a user runs it, the store read back; the dashboard fixtures of the browser tests.
 
 Expected values in the tests are written out or computed here in plain Python,
 never by calling the code under test.
@@ -15,9 +15,6 @@ import os
 import re
 import secrets
 import shutil
-import subprocess
-import sys
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -32,6 +29,7 @@ from contract import KNOWN_RAW_COLUMNS, korea_today
 from etl.generate import generate
 from etl.load import load
 from harness.browser import CHROMIUM, WAIT_MS, is_foreign, launch_options
+from harness.etl_cli import WarmEtl
 from harness.server import streamlit_server
 
 REPO = Path(__file__).resolve().parents[1]
@@ -67,6 +65,8 @@ def pytest_report_header() -> list[str]:
 # The raw export's columns as the back office writes them (raw-export-spec.md).
 RAW_HEADER = KNOWN_RAW_COLUMNS
 REJECTS_HEADER = ["file", "row", "reason"]
+# One ETL run's bound: a hang fails the test instead of the CI job; generous for a busy machine.
+ETL_TIMEOUT = 300
 
 Row = Mapping[str, str] | Sequence[str]
 
@@ -111,50 +111,20 @@ def write_bytes(path: Path, data: bytes) -> Path:
     return path
 
 
+_WARM_ETL = WarmEtl()
+
+
 def run_etl(*args: object, cwd: Path | None = None, env: Mapping[str, str] | None = None) -> tuple[int, str, str]:
-    """Run `python -m etl ARGS` as a user would; returns (exit code, stdout, stderr)."""
-    full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
-    done = subprocess.run(
-        [sys.executable, "-m", "etl", *map(str, args)],
-        cwd=cwd or REPO,
-        env=full_env,
-        capture_output=True,
-        timeout=120,
-        check=False,
-    )
-    return done.returncode, done.stdout.decode("utf-8"), done.stderr.decode("utf-8")
-
-
-# `python -m etl` that writes its peak resident memory (VmHWM, in kB) to $GANGNAM_PEAK_FILE as it exits.
-# Not the child's ru_maxrss: Linux carries the parent's high-water mark over fork and exec into it.
-_MEASURED_ETL = """
-import atexit, os, runpy, sys
-
-def report():
-    with open("/proc/self/status") as status, open(os.environ["GANGNAM_PEAK_FILE"], "w") as out:
-        out.write(next(line for line in status if line.startswith("VmHWM:")).split()[1])
-
-atexit.register(report)
-runpy.run_module("etl", run_name="__main__", alter_sys=True)
-"""
+    """Run `python -m etl ARGS` as a user would (forked from a warm interpreter); returns (exit code, stdout, stderr)."""
+    code, out, err, _ = _WARM_ETL.run(args, cwd or REPO, {**os.environ, **(env or {})}, timeout=ETL_TIMEOUT)
+    return code, out, err
 
 
 def run_etl_measured(
     *args: object, cwd: Path | None = None, env: Mapping[str, str] | None = None
 ) -> tuple[int, str, str, int]:
     """run_etl, also returning the run's peak resident memory in bytes (Linux); `env` adds variables."""
-    with tempfile.TemporaryDirectory() as folder:
-        peak_file = Path(folder) / "peak"
-        done = subprocess.run(
-            [sys.executable, "-c", _MEASURED_ETL, *map(str, args)],
-            cwd=cwd or REPO,
-            env={**os.environ, **(env or {}), "PYTHONPATH": str(REPO), "GANGNAM_PEAK_FILE": str(peak_file)},
-            capture_output=True,
-            timeout=120,
-            check=False,
-        )
-        peak = int(peak_file.read_text()) * 1024
-    return done.returncode, done.stdout.decode("utf-8"), done.stderr.decode("utf-8"), peak
+    return _WARM_ETL.run(args, cwd or REPO, {**os.environ, **(env or {})}, timeout=ETL_TIMEOUT, measure=True)
 
 
 def store_rows(db: Path) -> list[tuple[str, str, str, str, str, int]]:
