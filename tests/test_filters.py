@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -191,7 +190,7 @@ def test_unknown_parameters_and_empty_values_are_ignored():
 
 
 def test_very_long_lists_do_not_raise_and_are_cut():
-    started = time.monotonic()
+    """What comes out of hostile sizes; how fast is benchmarks/budgets.py's to say (a clock in a test is flaky)."""
     parsed = parse_params({"country": ",".join(["CN"] * 100_000), "gender": "female," * 50_000})
     assert parsed.filters.countries == ("CN",)
     assert parsed.filters.genders == ("female",)
@@ -203,7 +202,6 @@ def test_very_long_lists_do_not_raise_and_are_cut():
     assert parsed.notes == [("country", "invalid_value")]
     long_text = parse_params({"period": "x" * 1_000_000, "from": "9" * 100_000, "lang": SCRIPT * 10_000})
     assert long_text.filters == Filters()
-    assert time.monotonic() - started < 5
 
 
 @pytest.mark.parametrize(
