@@ -32,7 +32,8 @@ from playwright.sync_api import Browser, Page, expect
 from contract import korea_today
 from harness.browser import VIEWPORT, WAIT_MS, context_options, guard_context, rerun_after, wait_for_run
 
-pytestmark = [pytest.mark.browser, pytest.mark.heavy]
+# one xdist worker runs every browser test (--dist loadgroup): one demo store, one server, one Chromium
+pytestmark = [pytest.mark.browser, pytest.mark.heavy, pytest.mark.xdist_group("dashboard_server")]
 
 SCREENSHOTS = REPO / "docs" / "screenshots"
 
