@@ -26,8 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from audit.patterns import scan_bytes  # noqa: E402
 from dashboard.filters import country_codes, parse_params  # noqa: E402
-from etl.audit.patterns import scan_bytes  # noqa: E402
 
 MIB = 1 << 20
 SCRIPT = "<script>alert(1)</script>"

@@ -7,6 +7,7 @@ wherever it is needed: the ETL, the dashboard, the exports and the audit.
 from __future__ import annotations
 
 import gettext
+import os
 from datetime import date, datetime
 from functools import cache
 from typing import Final

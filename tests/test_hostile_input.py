@@ -49,8 +49,8 @@ import pytest
 from conftest import (
     FIRST_BATCH,
     REJECTS_HEADER,
-    SEED,
     REPO,
+    SEED,
     SUMMARY,
     csv_text,
     examples,
