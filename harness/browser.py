@@ -65,8 +65,12 @@ def context_options() -> dict[str, Any]:
 
 
 def is_foreign(url: str) -> bool:
-    """A request that would leave loopback (the plotly CDN above all): the dashboard must need none."""
-    return urlsplit(url).hostname not in LOOPBACK
+    """A request that would leave loopback (the plotly CDN above all): the dashboard must need none.
+
+    A URL without a host (data:, blob:, about:) stays in the browser.
+    """
+    host = urlsplit(url).hostname
+    return host is not None and host not in LOOPBACK
 
 
 def guard_context(context, blocked: list[str]) -> None:
