@@ -46,9 +46,6 @@ from dashboard.export import main as export_main
 from etl.generate import generate
 from etl.load import load
 
-# one xdist worker runs the whole module (--dist loadgroup): the clean store is built once
-pytestmark = pytest.mark.xdist_group("audit")
-
 # the month the generated store covers; exports are taken from it
 FIRST, LAST = date(2025, 9, 1), date(2025, 10, 31)
 EMAIL = "hong.gildong.zq@privacy-test.example"

@@ -32,8 +32,8 @@ from playwright.sync_api import Browser, Page, expect
 from contract import korea_today
 from harness.browser import VIEWPORT, WAIT_MS, context_options, guard_context, rerun_after, wait_for_run
 
-# one xdist worker runs every browser test (--dist loadgroup): one demo store, one server, one Chromium
-pytestmark = [pytest.mark.browser, pytest.mark.heavy, pytest.mark.xdist_group("dashboard_server")]
+# one demo store, one server and one Chromium per xdist worker (the session fixtures of conftest.py)
+pytestmark = [pytest.mark.browser, pytest.mark.heavy]
 
 SCREENSHOTS = REPO / "docs" / "screenshots"
 

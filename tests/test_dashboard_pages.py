@@ -28,9 +28,6 @@ from dashboard.i18n import country_name, t
 from etl.generate import generate
 from etl.load import load, remove_batch
 
-# one xdist worker runs the whole module (--dist loadgroup): its stores are built once
-pytestmark = pytest.mark.xdist_group("dashboard_pages")
-
 APP = str(REPO / "dashboard" / "app.py")
 PAGES = ("overview", "countries", "demographics", "services", "about")
 # with the Export page and the Privacy audit, for the tests that only open pages

@@ -25,7 +25,7 @@ from test_browser import APP_TITLE, PAGES, expect_no_error, heading, query_of
 from contract import korea_today
 from harness.browser import context_options, guard_context, wait_for_run
 
-pytestmark = [pytest.mark.browser, pytest.mark.heavy, pytest.mark.xdist_group("dashboard_server")]
+pytestmark = [pytest.mark.browser, pytest.mark.heavy]
 
 PAGES_WITHOUT_PERIOD = ("audit", "about")  # no period caption under their title
 
