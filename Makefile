@@ -39,8 +39,9 @@ run: load
 	@echo "Serving the dashboard on http://localhost:8501 (Ctrl-C to stop)"
 	$(PY) -m streamlit run dashboard/app.py --server.port 8501 --server.headless true
 
+# docs/testing.md: how the suite is organised, its markers and long mode; --durations shows where the time goes
 test: install browser
-	$(PY) -m pytest -n 2
+	$(PY) -m pytest -n 2 --durations=25
 
 lint: install
 	$(PY) -m ruff check .

@@ -39,16 +39,13 @@ import os
 import platform
 import re
 import shlex
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from collections import Counter
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -69,13 +66,18 @@ from etl_bench import parse_size, write_section  # noqa: E402
 
 from dashboard.filters import korea_today  # noqa: E402
 from dashboard.i18n import t  # noqa: E402
+from harness.browser import (  # noqa: E402
+    CHROMIUM,
+    SCRIPT_NOT_RUNNING,
+    context_options,
+    guard_context_async,
+    launch_options,
+)
+from harness.server import ServerFailed, streamlit_server  # noqa: E402
 
 SECTION = "Load: the Streamlit server under concurrent sessions"
 DOC = ROOT / "docs" / "reliability.md"
 MAX_SESSIONS = 50  # a hard cap, whatever the command line asks
-CHROMIUM = "/usr/bin/chromium"  # Debian's; never a downloaded browser
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
-LOOPBACK = {"127.0.0.1", "localhost"}
 # url path -> the i18n key of its title, in the order a round visits them
 PAGES = {
     "": "overview",
@@ -86,7 +88,6 @@ PAGES = {
     "about": "about",
     "audit": "audit",
 }
-STARTUP_SECONDS = 60
 SAMPLE_SECONDS = 0.5
 SETTLE_SECONDS = 5  # between steps: let the closed sessions go
 # Another's work on the machine skews the figures: a step waits (bounded) for idle cores and free memory.
@@ -95,12 +96,11 @@ QUIET_BUSY = 0.25
 QUIET_MEMORY = 50  # % of RAM in use
 
 # Done: the script has run to its end and the page's own title is drawn (the old page's is not enough).
-RENDERED_JS = """(title) => {
-    const app = document.querySelector("[data-testid='stApp']");
-    if (!app || app.getAttribute("data-test-script-state") !== "notRunning") return false;
+RENDERED_JS = f"""(title) => {{
+    if (!document.querySelector("{SCRIPT_NOT_RUNNING}")) return false;
     const heading = document.querySelector("[data-testid='stMain'] h1");
     return !!heading && heading.textContent.includes(title);
-}"""
+}}"""
 PAGE_STATE_JS = """() => ({
     state: document.querySelector("[data-testid='stApp']")?.getAttribute("data-test-script-state") ?? null,
     connection: document.querySelector("[data-testid='stApp']")?.getAttribute("data-test-connection-state") ?? null,
@@ -130,55 +130,6 @@ def filter_links(today: date, session: int, round_: int) -> dict[str, str]:
         },
     ]
     return links[(session + round_) % len(links)]
-
-
-# ---------------------------------------------------------------------------------------------- the server
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as answer:
-            return answer.read().strip() == b"ok"
-    except OSError:
-        return False
-
-
-@contextmanager
-def streamlit_server(db: Path, workdir: Path):
-    """`streamlit run` from the repository root on a free loopback port; yields (process, base url, log path)."""
-    port = free_port()
-    log_path = workdir / "streamlit.log"
-    env = {
-        **os.environ,
-        "GANGNAM_DB": str(db),
-        "GANGNAM_EXPORT_LOG": str(workdir / "exports.log"),
-        "PYTHONPATH": str(ROOT),
-    }
-    env.pop("GANGNAM_LANG", None)
-    command = [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.headless", "true"]
-    command += ["--server.port", str(port), "--server.address", "127.0.0.1"]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while not healthy(f"http://127.0.0.1:{port}/_stcore/health"):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"streamlit did not come up:\n{log_path.read_text(errors='replace')[-3000:]}")
-            time.sleep(0.25)
-        yield process, f"http://127.0.0.1:{port}", log_path
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 # ---------------------------------------------------------------------------------------------- resources
@@ -320,17 +271,10 @@ class BrowserSession:
         self.step = "starting"  # what the session was doing, for a script error in the browser
 
     async def start(self) -> None:
-        self.context = await self.browser.new_context(
-            viewport={"width": 1400, "height": 1000}, locale="ko-KR", timezone_id="Asia/Seoul"
-        )
-        self.context.set_default_timeout(self.timeout_ms)
+        self.context = await self.browser.new_context(**context_options())
         result = self.result
-
-        async def abort_foreign(route) -> None:
-            result.foreign.append(route.request.url)
-            await route.abort()
-
-        await self.context.route(lambda url: urlsplit(url).hostname not in LOOPBACK, abort_foreign)
+        await guard_context_async(self.context, result.foreign)
+        self.context.set_default_timeout(self.timeout_ms)
         self.page = await self.context.new_page()
 
         def on_socket(ws) -> None:
@@ -553,10 +497,7 @@ async def run_ramps(args: argparse.Namespace, base: str, server_pid: int, starte
     try:
         if args.sessions:
             async with async_playwright() as playwright:
-                browsers = [
-                    await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-                    for _ in range(args.browsers)
-                ]
+                browsers = [await playwright.chromium.launch(**launch_options()) for _ in range(args.browsers)]
 
                 def browser_session(n: int, result: SessionResult) -> BrowserSession:
                     return BrowserSession(browsers[n % len(browsers)], base, result, args.page_timeout)
@@ -816,7 +757,7 @@ def main() -> None:
     parser.add_argument("--no-doc", action="store_true", help="print the section, do not write docs/reliability.md")
     args = parser.parse_args()
     args.argv = [arg for arg in sys.argv[1:] if arg != "--no-doc"]
-    if args.sessions and not Path(CHROMIUM).exists():
+    if args.sessions and not CHROMIUM.exists():
         raise SystemExit(f"{CHROMIUM} is missing (apt-get install chromium)")
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="server-load-") as tmp:
@@ -830,9 +771,12 @@ def main() -> None:
         store = store_facts(db, rows)
         busy = machine_busy()
         print(f"the cores are {busy:.0%} busy before the run", flush=True)
-        with streamlit_server(db, workdir) as (process, base, log_path):
-            steps, skipped = asyncio.run(run_ramps(args, base, process.pid, started))
-            problems = server_log_problems(log_path)
+        try:
+            with streamlit_server(db, workdir) as server:
+                steps, skipped = asyncio.run(run_ramps(args, server.url, server.process.pid, started))
+                problems = server_log_problems(server.log_path)
+        except ServerFailed as failed:
+            raise SystemExit(f"streamlit did not come up: {failed}") from failed
     if not steps:
         raise SystemExit("no step fitted in --max-minutes")
     section = write_report(args, steps, skipped, store, problems, busy)

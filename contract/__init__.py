@@ -7,6 +7,7 @@ wherever it is needed: the ETL, the dashboard, the exports and the audit.
 from __future__ import annotations
 
 import gettext
+import os
 from datetime import date, datetime
 from functools import cache
 from typing import Final
@@ -20,8 +21,12 @@ TIMEZONE_LABEL: Final = "KST"
 
 
 def korea_today() -> date:
-    """Today's date in Korea, the calendar every date of the project is in."""
-    return datetime.now(ZoneInfo(TIMEZONE)).date()
+    """Today's date in Korea, the calendar every date of the project is in.
+
+    GANGNAM_TODAY=YYYY-MM-DD fixes it (a test hook: the suite freezes the day for itself and the processes it starts).
+    """
+    fixed = os.environ.get("GANGNAM_TODAY")
+    return date.fromisoformat(fixed) if fixed else datetime.now(ZoneInfo(TIMEZONE)).date()
 
 
 # Privacy rule 4: a count from 1 to MIN_CELL - 1 is never published.

@@ -1,4 +1,4 @@
-"""Shared helpers of the ETL tests: raw files, the CLI in a subprocess, the store read back.
+"""Shared helpers of the ETL tests: raw files, the CLI as a user runs it, the store read back; the dashboard fixtures of the browser tests.
 
 Expected values in the tests are written out or computed here in plain Python,
 never by calling the code under test.
@@ -13,26 +13,60 @@ import io
 import json
 import os
 import re
+import secrets
 import shutil
-import subprocess
-import sys
-import tempfile
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
 import pytest
+from hypothesis import settings
+from playwright.sync_api import Browser, expect, sync_playwright
 
-from contract import KNOWN_RAW_COLUMNS
+from contract import KNOWN_RAW_COLUMNS, korea_today
+from etl.generate import generate
+from etl.load import load
+from harness.browser import CHROMIUM, WAIT_MS, is_foreign, launch_options
+from harness.etl_cli import WarmEtl
+from harness.server import streamlit_server
 
 REPO = Path(__file__).resolve().parents[1]
 # GANGNAM_LONG=1 runs the long forms of the fault, load and fuzz tests (docs/reliability.md); CI runs the short ones.
 LONG = os.environ.get("GANGNAM_LONG") == "1"
+# One seed for every random choice of the suite (the crash test's kill moments, the fuzz): fixed unless
+# GANGNAM_SEED says otherwise, drawn anew in the long mode; the report header prints it to run again.
+# Set in the environment so that xdist's workers, started after this import, share it.
+SEED = int(os.environ.setdefault("GANGNAM_SEED", str(secrets.randbelow(2**31) if LONG else 20_251_118)))
+# A frozen "today" for the tests and every process they start (contract.korea_today honours GANGNAM_TODAY):
+# what a test expects of "the last 30 days" or of how weeks fall in a window is the same on any day, and
+# no test sees Korea's date turn under it. Set GANGNAM_TODAY=YYYY-MM-DD to run the suite on another day.
+os.environ.setdefault("GANGNAM_TODAY", "2026-11-18")
+
+# hypothesis: the same examples on every run, unless long (where a failure prints its @seed)
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.register_profile("long", derandomize=False, print_blob=True)
+settings.load_profile("long" if LONG else "ci")
+
+
+def examples(short: int, long: int) -> int:
+    """How many hypothesis examples a property test draws: `short` by default, `long` under GANGNAM_LONG=1."""
+    return long if LONG else short
+
+
+def pytest_report_header() -> list[str]:
+    return [
+        f"gangnam: GANGNAM_TODAY={os.environ['GANGNAM_TODAY']} GANGNAM_SEED={SEED} "
+        f"GANGNAM_LONG={int(LONG)} hypothesis profile {'long' if LONG else 'ci'}"
+    ]
+
 
 # The raw export's columns as the back office writes them (raw-export-spec.md).
 RAW_HEADER = KNOWN_RAW_COLUMNS
 REJECTS_HEADER = ["file", "row", "reason"]
+# One ETL run's bound: a hang fails the test instead of the CI job; generous for a busy machine.
+ETL_TIMEOUT = 300
 
 Row = Mapping[str, str] | Sequence[str]
 
@@ -77,50 +111,20 @@ def write_bytes(path: Path, data: bytes) -> Path:
     return path
 
 
+_WARM_ETL = WarmEtl()
+
+
 def run_etl(*args: object, cwd: Path | None = None, env: Mapping[str, str] | None = None) -> tuple[int, str, str]:
-    """Run `python -m etl ARGS` as a user would; returns (exit code, stdout, stderr)."""
-    full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
-    done = subprocess.run(
-        [sys.executable, "-m", "etl", *map(str, args)],
-        cwd=cwd or REPO,
-        env=full_env,
-        capture_output=True,
-        timeout=120,
-        check=False,
-    )
-    return done.returncode, done.stdout.decode("utf-8"), done.stderr.decode("utf-8")
-
-
-# `python -m etl` that writes its peak resident memory (VmHWM, in kB) to $GANGNAM_PEAK_FILE as it exits.
-# Not the child's ru_maxrss: Linux carries the parent's high-water mark over fork and exec into it.
-_MEASURED_ETL = """
-import atexit, os, runpy, sys
-
-def report():
-    with open("/proc/self/status") as status, open(os.environ["GANGNAM_PEAK_FILE"], "w") as out:
-        out.write(next(line for line in status if line.startswith("VmHWM:")).split()[1])
-
-atexit.register(report)
-runpy.run_module("etl", run_name="__main__", alter_sys=True)
-"""
+    """Run `python -m etl ARGS` as a user would (forked from a warm interpreter); returns (exit code, stdout, stderr)."""
+    code, out, err, _ = _WARM_ETL.run(args, cwd or REPO, {**os.environ, **(env or {})}, timeout=ETL_TIMEOUT)
+    return code, out, err
 
 
 def run_etl_measured(
     *args: object, cwd: Path | None = None, env: Mapping[str, str] | None = None
 ) -> tuple[int, str, str, int]:
     """run_etl, also returning the run's peak resident memory in bytes (Linux); `env` adds variables."""
-    with tempfile.TemporaryDirectory() as folder:
-        peak_file = Path(folder) / "peak"
-        done = subprocess.run(
-            [sys.executable, "-c", _MEASURED_ETL, *map(str, args)],
-            cwd=cwd or REPO,
-            env={**os.environ, **(env or {}), "PYTHONPATH": str(REPO), "GANGNAM_PEAK_FILE": str(peak_file)},
-            capture_output=True,
-            timeout=120,
-            check=False,
-        )
-        peak = int(peak_file.read_text()) * 1024
-    return done.returncode, done.stdout.decode("utf-8"), done.stderr.decode("utf-8"), peak
+    return _WARM_ETL.run(args, cwd or REPO, {**os.environ, **(env or {})}, timeout=ETL_TIMEOUT, measure=True)
 
 
 def store_rows(db: Path) -> list[tuple[str, str, str, str, str, int]]:
@@ -192,3 +196,82 @@ def store(first_store, tmp_path) -> Path:
     db = tmp_path / "store" / "visitors.duckdb"
     assert store_rows(db) == FIRST_BATCH
     return db
+
+
+# -- the dashboard in a browser: one demo store, one `streamlit run` and one Chromium per xdist worker --------
+
+DEMO_ROWS = 20_000  # enough for every page to draw charts and a map of many countries
+
+
+@dataclass(frozen=True)
+class DemoStore:
+    path: Path
+    first: date
+    last: date
+
+    def top_countries(self, start: date, end: date) -> list[tuple[str, int]]:
+        """Countries by submissions in [start, end], most first."""
+        with duckdb.connect(str(self.path), read_only=True) as con:
+            return con.execute(
+                "select country, sum(visits)::bigint as n from visit_counts "
+                "where event_date between ? and ? and country <> 'unknown' group by country order by n desc",
+                [start, end],
+            ).fetchall()
+
+
+@dataclass(frozen=True)
+class Server:
+    url: str
+    store: DemoStore
+    export_log: Path
+
+
+@dataclass
+class Traffic:
+    """Every request the pages made, and those that would have left loopback (aborted)."""
+
+    urls: list[str] = field(default_factory=list)
+    blocked: list[str] = field(default_factory=list)
+
+    def foreign(self) -> list[str]:
+        return [url for url in self.urls if is_foreign(url)]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium; without it the browser tests skip, except on CI (CI=true), where they fail."""
+    if not CHROMIUM.exists():
+        reason = f"{CHROMIUM} is missing (apt-get install chromium); the browser tests need it"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    expect.set_options(timeout=WAIT_MS)  # expect's own default is 5 s: too short on a busy machine
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(**launch_options())
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="session")
+def demo_store(tmp_path_factory: pytest.TempPathFactory) -> DemoStore:
+    """The demo generator's data over the three years to (frozen) today, loaded by the ETL in-process."""
+    folder = tmp_path_factory.mktemp("demo_store")
+    db = folder / "visitors.duckdb"
+    raw = generate(folder / "demo.csv", DEMO_ROWS, end=korea_today())
+    assert [result.status for result in load([raw.path], db)] == ["loaded"]
+    with duckdb.connect(str(db), read_only=True) as con:
+        first, last = con.execute("select min(event_date), max(event_date) from visit_counts").fetchone()
+    return DemoStore(db, first, last)
+
+
+@pytest.fixture(scope="session")
+def server(browser: Browser, demo_store: DemoStore, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """`streamlit run dashboard/app.py` over the demo store, shared by the browser tests of this worker."""
+    workdir = tmp_path_factory.mktemp("streamlit")
+    with streamlit_server(demo_store.path, workdir) as running:
+        yield Server(running.url, demo_store, workdir / "exports.log")
+
+
+@pytest.fixture
+def traffic() -> Traffic:
+    return Traffic()

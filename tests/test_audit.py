@@ -620,6 +620,7 @@ def test_the_old_command_says_where_the_audit_went(tmp_path):
     assert done.stderr.startswith("the privacy audit is its own command now: python -m audit --db PATH")
 
 
+@pytest.mark.heavy
 def test_the_demo_data_of_make_run_passes_the_audit(tmp_path):
     """`make run`'s demo store, made as the Makefile makes it, passes every check with the default thresholds.
 

@@ -16,33 +16,26 @@ import hashlib
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
-from zoneinfo import ZoneInfo
 
-import duckdb
 import pycountry
 import pytest
-from conftest import REPO, run_etl
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from conftest import REPO, Server, Traffic
+from playwright.sync_api import Browser, Page, expect
 
-pytestmark = pytest.mark.browser
+from contract import korea_today
+from harness.browser import VIEWPORT, WAIT_MS, context_options, guard_context, rerun_after, wait_for_run
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
-VIEWPORT = {"width": 1400, "height": 1000}
+# one demo store, one server and one Chromium per xdist worker (the session fixtures of conftest.py)
+pytestmark = [pytest.mark.browser, pytest.mark.heavy]
+
 SCREENSHOTS = REPO / "docs" / "screenshots"
-LOCAL_HOSTS = {"127.0.0.1", "localhost"}
-STARTUP_SECONDS = 60
-TIMEOUT_MS = 30_000
 
 # url path -> (Korean title, English title), as a planner reads them
 PAGES = {
@@ -58,136 +51,11 @@ APP_TITLE = {"ko": "강남 방문자 분석", "en": "Gangnam visitor analytics"}
 PAGES_WITH_CHARTS = ("overview", "countries", "demographics", "services")
 
 
-def korea_today() -> date:
-    return datetime.now(ZoneInfo("Asia/Seoul")).date()
-
-
-@dataclass(frozen=True)
-class DemoStore:
-    path: Path
-    first: date
-    last: date
-
-    def top_countries(self, start: date, end: date) -> list[tuple[str, int]]:
-        """Countries by submissions in [start, end], most first."""
-        with duckdb.connect(str(self.path), read_only=True) as con:
-            return con.execute(
-                "select country, sum(visits)::bigint as n from visit_counts "
-                "where event_date between ? and ? and country <> 'unknown' group by country order by n desc",
-                [start, end],
-            ).fetchall()
-
-
-@dataclass
-class Server:
-    url: str
-    store: DemoStore
-    export_log: Path
-
-
-@dataclass
-class Traffic:
-    """Every request a page made, and those to the plotly CDN that were blocked."""
-
-    urls: list[str] = field(default_factory=list)
-    blocked: list[str] = field(default_factory=list)
-
-    def foreign(self) -> list[str]:
-        return [url for url in self.urls if urlsplit(url).hostname not in LOCAL_HOSTS | {None}]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        reason = f"{CHROMIUM} is missing (apt-get install chromium); the browser tests need it"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture(scope="module")
-def demo_store(tmp_path_factory: pytest.TempPathFactory) -> DemoStore:
-    folder = tmp_path_factory.mktemp("browser")
-    raw, db = folder / "demo.csv", folder / "visitors.duckdb"
-    code, _, err = run_etl("generate", "--rows", 20_000, "--end", korea_today().isoformat(), "--out", raw)
-    assert code == 0, err
-    code, _, err = run_etl("load", raw, "--db", db)
-    assert code == 0, err
-    with duckdb.connect(str(db), read_only=True) as con:
-        first, last = con.execute("select min(event_date), max(event_date) from visit_counts").fetchone()
-    return DemoStore(db, first, last)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def server(browser: Browser, demo_store: DemoStore, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """`streamlit run` from the repository root (so .streamlit/config.toml applies) on a free port."""
-    port = _free_port()
-    log_path = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
-    export_log = tmp_path_factory.mktemp("exports") / "exports.log"
-    env = {
-        **os.environ,
-        "GANGNAM_DB": str(demo_store.path),
-        "GANGNAM_EXPORT_LOG": str(export_log),
-        "PYTHONPATH": str(REPO),
-    }
-    env.pop("GANGNAM_LANG", None)  # pages open in Korean, the default
-    command = [sys.executable, "-m", "streamlit", "run", "dashboard/app.py"]
-    command += ["--server.port", str(port), "--server.headless", "true", "--server.address", "127.0.0.1"]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        _wait_until_healthy(process, port, log_path)
-        yield Server(f"http://127.0.0.1:{port}", demo_store, export_log)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _wait_until_healthy(process: subprocess.Popen, port: int, log_path: Path) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"streamlit exited with {process.returncode}:\n{log_path.read_text(errors='replace')}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as answer:
-                if answer.read().strip() == b"ok":
-                    return
-        except OSError:
-            pass
-        time.sleep(0.25)
-    pytest.fail(f"streamlit not healthy after {STARTUP_SECONDS} s:\n{log_path.read_text(errors='replace')}")
-
-
-@pytest.fixture
-def traffic() -> Traffic:
-    return Traffic()
-
-
 @pytest.fixture
 def page(browser: Browser, server: Server, traffic: Traffic) -> Iterator[Page]:
-    """A fresh browser context (a new Streamlit session), the plotly CDN blocked, every request recorded."""
-    context = browser.new_context(viewport=VIEWPORT, locale="ko-KR", timezone_id="Asia/Seoul")
-    context.set_default_timeout(TIMEOUT_MS)
-
-    def block(route) -> None:
-        traffic.blocked.append(route.request.url)
-        route.abort()
-
-    context.route(re.compile(r"^https?://cdn\.plot\.ly/"), block)
+    """A fresh browser context (a new Streamlit session), nothing beyond loopback, every request recorded."""
+    context = browser.new_context(**context_options())
+    guard_context(context, traffic.blocked)
     tab = context.new_page()
     tab.on("request", lambda request: traffic.urls.append(request.url))
     tab.on("websocket", lambda socket: traffic.urls.append(socket.url))
@@ -195,14 +63,10 @@ def page(browser: Browser, server: Server, traffic: Traffic) -> Iterator[Page]:
     context.close()
 
 
-def wait_for_app(page: Page) -> None:
-    """The script has run to its end: Streamlit's own signal, as in its e2e suite."""
-    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']")
-
-
 def open_page(page: Page, server: Server, path: str, query: str = "") -> None:
+    """Open a link and wait until its script has run to its end (a new document counts its runs from 0)."""
     page.goto(f"{server.url}/{path}{'?' + query if query else ''}")
-    wait_for_app(page)
+    wait_for_run(page)
 
 
 def heading(page: Page):
@@ -300,10 +164,9 @@ def test_shared_link_reproduces_the_filters(page: Page, server: Server) -> None:
 
 
 def _expect_filtered_everywhere(page: Page, code: str, total: int | None = None) -> None:
-    """After a click on the Countries page: the URL names the country, the map draws it alone,
-    and every other page keeps the filter (the Overview's total is the country's, when given)."""
+    """After a click on the Countries page (its run awaited): the URL names the country, the map draws it
+    alone, and every other page keeps the filter (the Overview's total is the country's, when given)."""
     expect(page).to_have_url(re.compile(rf"[?&]country={code}(&|$)"))
-    wait_for_app(page)
     expect_no_error(page)
     iso3 = pycountry.countries.get(alpha_2=code).alpha_3
     page.wait_for_function(
@@ -316,9 +179,8 @@ def _expect_filtered_everywhere(page: Page, code: str, total: int | None = None)
     for path, (title, _) in PAGES.items():
         if path == "countries":
             continue
-        page.get_by_test_id("stSidebarNavLink").filter(has_text=title).click()
+        rerun_after(page, page.get_by_test_id("stSidebarNavLink").filter(has_text=title).click)
         expect(heading(page)).to_have_text(title)
-        wait_for_app(page)
         shown_path = "" if path == "overview" else path  # the default page is at /
         expect(page).to_have_url(re.compile(rf":\d+/{shown_path}\?(.*&)?country={code}(&|$)"))
         expect(country_tags(page)).to_have_count(1)
@@ -337,7 +199,7 @@ def _click_first_table_row(page: Page, server: Server) -> tuple[str, int]:
     table.scroll_into_view_if_needed()
     box = table.bounding_box()
     # the row marker (checkbox) of the first row, under the 35 px header; sorted by submissions
-    page.mouse.click(box["x"] + 15, box["y"] + 35 + 17)
+    rerun_after(page, lambda: page.mouse.click(box["x"] + 15, box["y"] + 35 + 17))
     return top, visits
 
 
@@ -350,12 +212,15 @@ def test_a_used_click_does_not_come_back(page: Page, server: Server) -> None:
     """Once the filter is cleared, the row clicked before must not filter again."""
     top, _ = _click_first_table_row(page, server)
     expect(page).to_have_url(re.compile(rf"[?&]country={top}(&|$)"))
-    wait_for_app(page)
-    country_filter(page).get_by_role("button", name=re.compile(r"^Remove ")).click()
+    expect(country_tags(page)).to_have_count(1)
+    rerun_after(page, country_filter(page).get_by_role("button", name=re.compile(r"^Remove ")).click)
     expect(page).not_to_have_url(re.compile(r"[?&]country="))
-    wait_for_app(page)
-    page.wait_for_timeout(1000)  # a stale selection would ask for the country again on this rerun
-    wait_for_app(page)
+    expect(country_tags(page)).to_have_count(0)
+    # a stale selection would ask for the country again on the next rerun: run the script again (Streamlit's
+    # "r" key reruns with every widget's state as it is, the table's selection included; it is ignored in
+    # a text field, and the focus may still be in the country filter's)
+    page.evaluate("() => document.activeElement?.blur()")
+    rerun_after(page, lambda: page.keyboard.press("r"))
     expect(country_tags(page)).to_have_count(0)
     assert "country" not in query_of(page)
     expect_no_error(page)
@@ -379,7 +244,7 @@ def test_map_click_filters_every_page(page: Page, server: Server) -> None:
     )
     assert target, "no country on the map to click"
     code = pycountry.countries.get(alpha_3=target["loc"]).alpha_2
-    page.mouse.click(target["x"], target["y"])
+    rerun_after(page, lambda: page.mouse.click(target["x"], target["y"]))
     _expect_filtered_everywhere(page, code)
 
 
@@ -388,16 +253,16 @@ def test_language_switch_changes_the_titles(page: Page, server: Server) -> None:
     expect(heading(page)).to_have_text("국가")
     expect(page).to_have_title("국가 · 강남 방문자 분석")
     language = page.get_by_test_id("stSidebar").get_by_test_id("stRadio").first
-    language.get_by_text("English", exact=True).click()
+    rerun_after(page, language.get_by_text("English", exact=True).click)
     expect(heading(page)).to_have_text("Countries")
     expect(page).to_have_title("Countries · Gangnam visitor analytics")
     expect(page.get_by_test_id("stSidebarNav")).to_contain_text("About the data")
     expect(page).to_have_url(re.compile(r"[?&]lang=en(&|$)"))
-    language.get_by_text("한국어", exact=True).click()
+    rerun_after(page, language.get_by_text("한국어", exact=True).click)
     expect(heading(page)).to_have_text("국가")
     expect(page).to_have_title("국가 · 강남 방문자 분석")
     expect(page.get_by_test_id("stSidebarNav")).to_contain_text("데이터 안내")
-    wait_for_app(page)
+    expect(page).not_to_have_url(re.compile(r"[?&]lang="))
     expect_no_error(page)
     assert "lang" not in query_of(page)
 
@@ -417,6 +282,7 @@ def cli_export(server: Server, tmp_path: Path, period: str, start: date, lang: s
 def test_export_page_download_equals_the_command_line_and_is_logged(page: Page, server: Server, tmp_path: Path) -> None:
     open_page(page, server, "export", "period=last_30&lang=en&compare=none")
     expect_no_error(page)
+    logged_before = _log_lines(server.export_log)
     with page.expect_download() as info:
         page.get_by_role("button", name="Download CSV").click()
     download = info.value
@@ -425,13 +291,19 @@ def test_export_page_download_equals_the_command_line_and_is_logged(page: Page, 
     assert downloaded == cli_export(server, tmp_path, "month", today - timedelta(days=29), "en", None)
     assert downloaded.startswith(b"\xef\xbb\xbf")  # the Excel flavour: a BOM, so Hangul opens right
     assert download.suggested_filename == f"visits_by_feature_month_{today - timedelta(days=29)}_{today}_en.csv"
-    # the click appended one line to the export log, with the file's hash
-    deadline = time.monotonic() + 10
-    while not server.export_log.exists() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    entry = json.loads(server.export_log.read_text(encoding="utf-8").splitlines()[-1])
+    # the click appended one line to the export log, with the file's hash (the server may write it a moment
+    # after the download; other tests of this worker's server log downloads too)
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while len(_log_lines(server.export_log)) == len(logged_before) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(_log_lines(server.export_log)) == len(logged_before) + 1
+    entry = json.loads(_log_lines(server.export_log)[-1])
     assert entry["sha256"] == hashlib.sha256(downloaded).hexdigest()
     assert entry["file"] == download.suggested_filename
+
+
+def _log_lines(export_log: Path) -> list[str]:
+    return export_log.read_text(encoding="utf-8").splitlines() if export_log.exists() else []
 
 
 def test_a_chart_download_is_what_the_chart_shows(page: Page, server: Server, tmp_path: Path) -> None:
@@ -458,6 +330,7 @@ def test_a_link_with_script_tags_runs_no_script(page: Page, server: Server, traf
         # nor echoes the values back, even as text
         text = page.inner_text("body")
         assert "alert(" not in text and "onerror" not in text
-    page.wait_for_timeout(500)
+        # an injected <img onerror> would have fired once every image of the page has loaded or failed
+        page.wait_for_function("() => [...document.images].every((image) => image.complete)")
     assert alerts == []
     assert traffic.foreign() == []

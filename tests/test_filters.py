@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -191,7 +190,7 @@ def test_unknown_parameters_and_empty_values_are_ignored():
 
 
 def test_very_long_lists_do_not_raise_and_are_cut():
-    started = time.monotonic()
+    """What comes out of hostile sizes; how fast is benchmarks/budgets.py's to say (a clock in a test is flaky)."""
     parsed = parse_params({"country": ",".join(["CN"] * 100_000), "gender": "female," * 50_000})
     assert parsed.filters.countries == ("CN",)
     assert parsed.filters.genders == ("female",)
@@ -203,7 +202,6 @@ def test_very_long_lists_do_not_raise_and_are_cut():
     assert parsed.notes == [("country", "invalid_value")]
     long_text = parse_params({"period": "x" * 1_000_000, "from": "9" * 100_000, "lang": SCRIPT * 10_000})
     assert long_text.filters == Filters()
-    assert time.monotonic() - started < 5
 
 
 @pytest.mark.parametrize(
@@ -322,10 +320,17 @@ def test_a_custom_period_and_its_comparisons():
     assert replace(state, comparison="last_year").comparison_period(today) == (D("2023-02-27"), D("2023-03-05"))
 
 
-def test_today_is_korea_time():
+def test_today_is_korea_time(monkeypatch):
+    monkeypatch.delenv("GANGNAM_TODAY")  # the suite's frozen day (conftest): here the real clock
     before = datetime.now(ZoneInfo("Asia/Seoul")).date()
     today = korea_today()
     last_7 = Filters(preset="last_7").period()
     after = datetime.now(ZoneInfo("Asia/Seoul")).date()
     assert before <= today <= after
     assert last_7[1] in (before, after)
+
+
+def test_gangnam_today_fixes_the_day_for_tests(monkeypatch):
+    monkeypatch.setenv("GANGNAM_TODAY", "2024-02-29")
+    assert korea_today() == D("2024-02-29")
+    assert Filters(preset="last_7").period() == (D("2024-02-23"), D("2024-02-29"))

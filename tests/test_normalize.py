@@ -8,9 +8,8 @@ module: it is the slow part) over a tiny raw file; a few load through
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import duckdb
 import pycountry
@@ -19,7 +18,7 @@ from conftest import raw_row, store_rows, write_bytes, write_csv, write_jsonl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from contract import korean_country_name
+from contract import korea_today, korean_country_name
 from etl.load import load
 from etl.lookups import country_spellings, lookup_tables, normalize_key
 from etl.sources import inspect_source
@@ -269,15 +268,15 @@ def test_unparseable_timestamp_is_rejected(staging, tmp_path, submitted_at, reas
 
 def test_a_submission_dated_tomorrow_in_korea_is_clock_skew_the_day_after_is_corrupt(tmp_path):
     staging = staging_connection()  # its own: the bounds are set from the date when it is made
-    korea_today = datetime.now(ZoneInfo("Asia/Seoul")).date()
-    tomorrow, after = korea_today + timedelta(days=1), korea_today + timedelta(days=2)
+    today = korea_today()  # the suite's frozen day, which the ETL reads too
+    tomorrow, after = today + timedelta(days=1), today + timedelta(days=2)
     rows = [
-        raw_row(submitted_at=f"{korea_today}T12:00:00+09:00"),
+        raw_row(submitted_at=f"{today}T12:00:00+09:00"),
         raw_row(submitted_at=f"{tomorrow}T12:00:00+09:00"),
         raw_row(submitted_at=f"{after}T12:00:00+09:00"),
     ]
     got = [(row["event_date"], row["reject_reason"]) for row in staged(staging, write_csv(tmp_path, rows))]
-    assert got == [(str(korea_today), None), (str(tomorrow), None), (str(after), "submitted_at_out_of_range")]
+    assert got == [(str(today), None), (str(tomorrow), None), (str(after), "submitted_at_out_of_range")]
 
 
 # -- dates of birth and age groups ------------------------------------------------------------

@@ -14,7 +14,6 @@ import dataclasses
 import hashlib
 import json
 import random
-import time
 from pathlib import Path
 
 import duckdb
@@ -625,11 +624,10 @@ def test_a_byte_scan_of_some_kinds(planted):
     assert found(data, kinds=["email", "card"]) == [entry for entry in expected if entry[0] in ("email", "card")]
 
 
-def test_twenty_megabytes_in_a_few_seconds():
+def test_twenty_megabytes_of_random_bytes_yield_nothing():
+    """Past the default 16 MiB chunk; how fast is benchmarks/budgets.py's to say (a clock in a test is flaky)."""
     data = random.Random(SEED + 1).randbytes(20 * MIB)
-    started = time.perf_counter()
     assert found(data) == []
-    assert time.perf_counter() - started < 5
 
 
 def test_a_duckdb_store_of_legitimate_values_yields_nothing(tmp_path):

@@ -24,7 +24,8 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
-from conftest import RAW_HEADER, REJECTS_HEADER, read_rejects, run_etl, store_rows, write_bytes
+import pytest
+from conftest import RAW_HEADER, REJECTS_HEADER, examples, read_rejects, run_etl, store_rows, write_bytes
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
@@ -331,6 +332,7 @@ def assert_nothing_leaked(tmp_path: Path, raw_dir: Path, db: Path, markers: list
         assert leaked(text.encode(), markers) == []
 
 
+@pytest.mark.heavy
 def test_no_personal_data_leaves_hostile_exports(tmp_path):
     hostile = Hostile(seed=20250304)
     raw_dir = tmp_path / "raw"
@@ -505,10 +507,11 @@ def raw_rows(draw) -> tuple[list[list[str]], list[str]]:
 CSV_STYLES = [("\n", csv.QUOTE_ALL), ("\r\n", csv.QUOTE_MINIMAL)]
 
 
+@pytest.mark.heavy
 # No shrink phase: at a third of a second per load, shrinking a failure takes minutes; the
-# failing example is printed as it was drawn.
+# failing example is printed as it was drawn. A load each: 10 files by default, 100 under GANGNAM_LONG=1.
 @settings(
-    max_examples=25,
+    max_examples=examples(10, 100),
     deadline=None,
     phases=[Phase.explicit, Phase.reuse, Phase.generate],
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],

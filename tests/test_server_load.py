@@ -18,29 +18,14 @@ from datetime import date, timedelta
 from urllib.parse import urlsplit
 
 import pytest
-import test_browser
+from conftest import Server, Traffic
 from playwright.sync_api import Browser, BrowserContext, Page, expect
-from test_browser import (
-    APP_TITLE,
-    LOCAL_HOSTS,
-    PAGES,
-    TIMEOUT_MS,
-    VIEWPORT,
-    Server,
-    Traffic,
-    expect_no_error,
-    heading,
-    korea_today,
-    query_of,
-    wait_for_app,
-)
+from test_browser import APP_TITLE, PAGES, expect_no_error, heading, query_of
 
-pytestmark = pytest.mark.browser
+from contract import korea_today
+from harness.browser import context_options, guard_context, wait_for_run
 
-# The module fixtures of test_browser.py: Debian's Chromium, a small demo store, `streamlit run` on a free port.
-browser = test_browser.browser
-demo_store = test_browser.demo_store
-server = test_browser.server
+pytestmark = [pytest.mark.browser, pytest.mark.heavy]
 
 PAGES_WITHOUT_PERIOD = ("audit", "about")  # no period caption under their title
 
@@ -87,16 +72,10 @@ def readers(server: Server) -> list[Reader]:
 @pytest.fixture
 def sessions(browser: Browser, traffic: Traffic) -> Iterator[list[BrowserContext]]:
     """Four browser contexts (four readers), every request recorded and any to outside loopback aborted."""
-
-    def leave(route) -> None:
-        traffic.blocked.append(route.request.url)
-        route.abort()
-
     contexts = []
     for _ in range(4):
-        context = browser.new_context(viewport=VIEWPORT, locale="ko-KR", timezone_id="Asia/Seoul")
-        context.set_default_timeout(TIMEOUT_MS)
-        context.route(lambda url: urlsplit(url).hostname not in LOCAL_HOSTS, leave)
+        context = browser.new_context(**context_options())
+        guard_context(context, traffic.blocked)
         context.on("request", lambda request: traffic.urls.append(request.url))
         contexts.append(context)
     yield contexts
@@ -104,21 +83,16 @@ def sessions(browser: Browser, traffic: Traffic) -> Iterator[list[BrowserContext
         context.close()
 
 
-@pytest.fixture
-def traffic() -> Traffic:
-    return Traffic()
-
-
 def expect_reader_view(tab: Page, reader: Reader, path: str) -> None:
     """The page is drawn in the reader's language, with the reader's period, and without an error."""
     korean, english = PAGES[path]
     title = korean if reader.lang == "ko" else english
-    expect(heading(tab)).to_have_text(title, timeout=TIMEOUT_MS)
-    wait_for_app(tab)
+    wait_for_run(tab)  # the link's first run, in a new document
+    expect(heading(tab)).to_have_text(title)
     expect(tab).to_have_title(f"{title} · {APP_TITLE[reader.lang]}")
     period = tab.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").first.locator("input")
-    # widgets may draw a moment after the script ends (their code loads on first use): wait as for the page
-    expect(period).to_have_value(reader.preset_label, timeout=TIMEOUT_MS)
+    # widgets may draw a moment after the script ends (their code loads on first use): expect waits for them
+    expect(period).to_have_value(reader.preset_label)
     if path not in PAGES_WITHOUT_PERIOD:
         caption = tab.get_by_test_id("stCaptionContainer").filter(has_text=f"{reader.start} – {reader.end}")
         expect(caption).to_have_count(1)

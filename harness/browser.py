@@ -1,0 +1,119 @@
+"""Debian's Chromium for the dashboard: launch options, loopback-only traffic, and "the script has run".
+
+Timeouts are sized for a busy 2-core machine (WAIT_MS): a wait that ends early
+costs nothing, one that is too short fails CI. Nothing here sleeps a fixed time.
+
+Waiting for Streamlit: `[data-testid='stApp']` carries `data-test-script-state`
+(`running`, then `notRunning` when the script reaches its end). Right after a
+click the attribute may still say `notRunning` from the run before, so a wait
+for it alone can end before the click's run has even started. RUN_COUNTER_JS,
+installed in every document of a context, counts the runs that went from
+`running` to `notRunning`; `wait_for_run(page, after=n)` waits for run n + 1.
+Widgets (above all in the sidebar) may still draw a few seconds after the
+script ends under load: look for them with `expect`, whose timeout is WAIT_MS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's; never a downloaded browser
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+VIEWPORT = {"width": 1400, "height": 1000}
+LOOPBACK = frozenset({"127.0.0.1", "localhost"})
+# Every wait for the app: a cold page on a busy machine takes tens of seconds, a quiet one well under one.
+WAIT_MS = 60_000
+
+SCRIPT_NOT_RUNNING = "[data-testid='stApp'][data-test-script-state='notRunning']"
+
+RUN_COUNTER_JS = """(() => {
+    // Counts the script runs that ended (running -> notRunning) in this document, in window.__scriptRuns.
+    window.__scriptRuns = 0;
+    let running = false;
+    const see = (state) => {
+        if (state === "running") running = true;
+        else if (state === "notRunning" && running) { running = false; window.__scriptRuns += 1; }
+    };
+    new MutationObserver((records) => {
+        // a batch may hold several changes: replay each state in order, from the old values to the current one
+        for (const record of records) {
+            if (record.type === "attributes" && record.target.dataset.testid === "stApp") see(record.oldValue);
+        }
+        const app = document.querySelector("[data-testid='stApp']");
+        if (app) see(app.getAttribute("data-test-script-state"));
+    }).observe(document, {
+        subtree: true, childList: true, attributes: true, attributeOldValue: true,
+        attributeFilter: ["data-test-script-state"],
+    });
+})();"""
+
+RUNS_FINISHED_JS = "() => window.__scriptRuns ?? 0"
+RUN_DONE_JS = f"""(after) => (window.__scriptRuns ?? 0) > after && !!document.querySelector("{SCRIPT_NOT_RUNNING}")"""
+
+
+def launch_options() -> dict[str, Any]:
+    """For `playwright.chromium.launch(**launch_options())`, sync or async."""
+    return {"executable_path": str(CHROMIUM), "args": CHROMIUM_ARGS}
+
+
+def context_options() -> dict[str, Any]:
+    """A reader in Seoul on a desktop screen, for `browser.new_context(**context_options())`."""
+    return {"viewport": VIEWPORT, "locale": "ko-KR", "timezone_id": "Asia/Seoul"}
+
+
+def is_foreign(url: str) -> bool:
+    """A request that would leave loopback (the plotly CDN above all): the dashboard must need none.
+
+    A URL without a host (data:, blob:, about:) stays in the browser.
+    """
+    host = urlsplit(url).hostname
+    return host is not None and host not in LOOPBACK
+
+
+def guard_context(context, blocked: list[str]) -> None:
+    """Sync Playwright: abort every request that would leave loopback (recorded in `blocked`),
+    count the script runs of every page, and wait up to WAIT_MS by default."""
+    context.set_default_timeout(WAIT_MS)
+    context.add_init_script(RUN_COUNTER_JS)
+
+    def abort(route) -> None:
+        blocked.append(route.request.url)
+        route.abort()
+
+    context.route(is_foreign, abort)
+
+
+async def guard_context_async(context, blocked: list[str]) -> None:
+    """guard_context for async Playwright."""
+    context.set_default_timeout(WAIT_MS)
+    await context.add_init_script(RUN_COUNTER_JS)
+
+    async def abort(route) -> None:
+        blocked.append(route.request.url)
+        await route.abort()
+
+    await context.route(is_foreign, abort)
+
+
+def runs_finished(page) -> int:
+    """How many script runs have ended in the page's document so far (take it before an action)."""
+    return page.evaluate(RUNS_FINISHED_JS)
+
+
+def wait_for_run(page, after: int = 0) -> None:
+    """Until a script run later than the first `after` has ended and none is running.
+
+    After `page.goto` use after=0 (a new document counts from 0); after a click or a key,
+    pass what runs_finished(page) said before it.
+    """
+    page.wait_for_function(RUN_DONE_JS, arg=after, timeout=WAIT_MS)
+
+
+def rerun_after(page, action: Callable[[], object]) -> None:
+    """Do `action` (a click, a key) and wait for the script run it causes to end."""
+    before = runs_finished(page)
+    action()
+    wait_for_run(page, before)
