@@ -37,9 +37,11 @@ from audit.thresholds import Thresholds
 from contract import (
     AGE_GROUPS,
     COUNTRIES,
+    DIMENSIONS,
     FEATURES,
     FILE_FORMATS,
     GENDERS,
+    RECORD_KEY_MAX,
     STORE_TABLES,
     UNDER_14_GROUP,
     korea_today,
@@ -53,6 +55,8 @@ DIMENSION_DOMAINS = {
     "age_group": AGE_GROUPS,
 }
 RISK_CLASS = ("country", "gender", "age_group", "feature")  # and the month of event_date
+# the public table, and the per-batch counts it must be the sum of
+SUMMED_TABLES = ("visit_counts", "batch_counts")
 # types whose values are never text; every other column is scanned as text
 NOT_TEXT = re.compile(
     r"(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|U\w*INT|FLOAT|DOUBLE|DECIMAL.*|DATE|TIMESTAMP.*|TIME.*|BOOLEAN)"
@@ -182,6 +186,14 @@ def check_domains(con: duckdb.DuckDBPyConnection, thresholds: Thresholds) -> Che
             ).fetchall()[0]
             if bad[0]:
                 check.fail(f"{table}.visits row {bad[1]} ({bad[0]:,} rows)", "a count that is empty or below 1")
+        if _has(tables, table, "visits", "key_sum"):
+            checked += 1
+            bad = _key_sums_outside(con, table, "key_sum", "visits")
+            if bad[0]:
+                check.fail(
+                    f"{table}.key_sum row {bad[1]} ({bad[0]:,} rows)",
+                    f"a key sum that is empty or outside 0 to {RECORD_KEY_MAX} x visits",
+                )
     if _has(tables, "batches", "file_format", "content_blake3", "rows_read", "rows_loaded", "rows_rejected"):
         checked += 1
         for row, problem in con.execute(
@@ -200,23 +212,22 @@ def check_domains(con: duckdb.DuckDBPyConnection, thresholds: Thresholds) -> Che
         ).fetchall():
             if problem is not None:
                 check.fail(f"batches row {row}", problem)
-    if _has(tables, "visit_counts", *RISK_CLASS, "event_date", "visits") and _has(
-        tables, "batch_counts", *RISK_CLASS, "event_date", "visits"
-    ):
+    if _has(tables, "batches", "rows_rejected", "rejected_key_sum"):
         checked += 1
-        differing = con.execute(
-            f"""
-            select count(*) from (
-                select event_date, feature, country, gender, age_group, sum(visits) as visits
-                from {STORE}.visit_counts group by all
-                except all
-                select event_date, feature, country, gender, age_group, sum(visits)
-                from {STORE}.batch_counts group by all
+        bad = _key_sums_outside(con, "batches", "rejected_key_sum", "rows_rejected")
+        if bad[0]:
+            check.fail(
+                f"batches.rejected_key_sum row {bad[1]} ({bad[0]:,} rows)",
+                f"a key sum that is empty or outside 0 to {RECORD_KEY_MAX} x rows rejected",
             )
-            """
-        ).fetchall()[0][0]
+    # removing a batch subtracts its counts and its key sums: both must add up to the public table
+    for measure, what in (("visits", "counts"), ("key_sum", "key sums")):
+        if not all(_has(tables, table, *RISK_CLASS, "event_date", measure) for table in SUMMED_TABLES):
+            continue
+        checked += 1
+        differing = _cells_differing_from_batches(con, measure)
         if differing:
-            check.fail("visit_counts", f"{differing:,} cells differ from the sum of the batches' counts")
+            check.fail("visit_counts", f"{differing:,} cells differ from the sum of the batches' {what}")
     check.figures = DomainFigures(columns_checked=checked)
     check.summary = (
         f"every value of {checked} checked columns is in its domain"
@@ -224,6 +235,31 @@ def check_domains(con: duckdb.DuckDBPyConnection, thresholds: Thresholds) -> Che
         else f"{len(check.findings)} finding(s) outside the domains"
     )
     return check
+
+
+def _key_sums_outside(con: duckdb.DuckDBPyConnection, table: str, key_sum: str, count: str) -> tuple[int, int]:
+    """(rows, first row) where `key_sum` is empty or outside 0..RECORD_KEY_MAX x `count`: each record key is 0..255."""
+    key, rows = f"try_cast({quote(key_sum)} as bigint)", f"try_cast({quote(count)} as bigint)"
+    return con.execute(
+        f"select count(*), min(rowid) + 1 from {STORE}.{table} "
+        f"where {key} is null or {rows} is null or {key} < 0 or {key} > $max * {rows}",
+        {"max": RECORD_KEY_MAX},
+    ).fetchall()[0]
+
+
+def _cells_differing_from_batches(con: duckdb.DuckDBPyConnection, measure: str) -> int:
+    """Cells of visit_counts whose `measure` is not the sum over batch_counts, either way round."""
+    dims = ", ".join(DIMENSIONS)
+    sums = [
+        f"select {dims}, sum({quote(measure)}) as total from {STORE}.{table} group by all" for table in SUMMED_TABLES
+    ]
+    return con.execute(
+        f"""
+        with public as ({sums[0]}), batched as ({sums[1]})
+        select count(*) from public full join batched using ({dims})
+        where public.total is distinct from batched.total
+        """
+    ).fetchall()[0][0]
 
 
 def _text_columns(con: duckdb.DuckDBPyConnection) -> Iterator[tuple[str, str, str]]:

@@ -368,6 +368,50 @@ def test_a_guardian_column_and_a_split_under_14_band(clean, tmp_path):
     assert any("value outside the domain" in f for f in failed(report, "domains"))
 
 
+@pytest.mark.parametrize(
+    ("sql", "finding"),
+    [
+        (
+            "update visit_counts set key_sum = 256 * visits where rowid = 4",
+            "visit_counts.key_sum row 5 (1 rows): a key sum that is empty or outside 0 to 255 x visits",
+        ),
+        (
+            "update batch_counts set key_sum = -1 where rowid = 0",
+            "batch_counts.key_sum row 1 (1 rows): a key sum that is empty or outside 0 to 255 x visits",
+        ),
+        (
+            "update visit_counts set key_sum = null where rowid = 2",
+            "visit_counts.key_sum row 3 (1 rows): a key sum that is empty or outside 0 to 255 x visits",
+        ),
+        (
+            "update batches set rejected_key_sum = 255 * rows_rejected + 1 where batch_id = 2",
+            "batches.rejected_key_sum row 2 (1 rows): a key sum that is empty or outside 0 to 255 x rows rejected",
+        ),
+        # in its domain, but no longer the sum of the batches' key sums: removing a batch would not subtract exactly
+        (
+            "update visit_counts set key_sum = key_sum + 1 where rowid = (select min(rowid) from visit_counts "
+            "where key_sum < 255 * visits)",
+            "visit_counts: 1 cells differ from the sum of the batches' key sums",
+        ),
+    ],
+)
+def test_a_key_sum_outside_its_domain(clean, tmp_path, sql, finding):
+    db = planted(clean, tmp_path, [sql])
+    report = run_audit(db, export_log=tmp_path / "none.log")
+    assert finding in failed(report, "domains")
+    assert passed_checks(report) >= {"schema", "patterns", "risk", "under_14"}
+
+
+def test_the_key_sums_are_on_the_allowlist_of_the_contract(clean, tmp_path):
+    report = run_audit(clean[0], export_log=tmp_path / "none.log")
+    assert report.check(CheckKey.SCHEMA).passed and report.check(CheckKey.DOMAINS).passed
+    db = planted(clean, tmp_path, ["alter table visit_counts drop column key_sum"])
+    report = run_audit(db, export_log=tmp_path / "none.log")
+    assert "visit_counts.key_sum: missing" in failed(report, "schema")
+    # the other domains are still checked without it
+    assert report.check(CheckKey.DOMAINS).passed
+
+
 def test_a_view_and_a_macro_are_not_on_the_allowlist(clean, tmp_path):
     db = planted(
         clean, tmp_path, ["create view people as select 1 as x", "create macro leak(x) as x || '@example.com'"]
