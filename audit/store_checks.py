@@ -84,7 +84,7 @@ def masked(value: object) -> str:
     return (text[:1] + "*" * min(len(text) - 1, 8)) if len(text) > 1 else text
 
 
-def _columns(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, str]]:
+def columns_of(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, str]]:
     """Every table of the store -> its columns -> their types, in order."""
     tables: dict[str, dict[str, str]] = {}
     for table, column, data_type in con.execute(
@@ -98,7 +98,7 @@ def _columns(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, str]]:
 
 def check_schema(con: duckdb.DuckDBPyConnection) -> Check:
     check = Check(CheckKey.SCHEMA, "Schema against the allowlist")
-    tables = _columns(con)
+    tables = columns_of(con)
     for table, columns in tables.items():
         allowed = STORE_TABLES.get(table)
         if allowed is None:
@@ -147,7 +147,7 @@ def _has(tables: dict[str, dict[str, str]], table: str, *columns: str) -> bool:
 
 def check_domains(con: duckdb.DuckDBPyConnection, thresholds: Thresholds) -> Check:
     check = Check(CheckKey.DOMAINS, "Closed domains")
-    tables = _columns(con)
+    tables = columns_of(con)
     earliest = date.fromisoformat(thresholds.earliest_event_date)
     latest = korea_today() + timedelta(days=1)
     checked = 0
@@ -263,7 +263,7 @@ def _cells_differing_from_batches(con: duckdb.DuckDBPyConnection, measure: str) 
 
 
 def _text_columns(con: duckdb.DuckDBPyConnection) -> Iterator[tuple[str, str, str]]:
-    for table, columns in _columns(con).items():
+    for table, columns in columns_of(con).items():
         for column, data_type in columns.items():
             if not NOT_TEXT.fullmatch(data_type):
                 yield table, column, data_type
@@ -357,7 +357,7 @@ def check_bytes(con: duckdb.DuckDBPyConnection, db: Path, files: dict[Path, byte
 
 def check_risk(con: duckdb.DuckDBPyConnection, thresholds: Thresholds) -> Check:
     check = Check(CheckKey.RISK, f"k-anonymity and re-identification risk (k = {thresholds.k})")
-    if not _has(_columns(con), "visit_counts", *RISK_CLASS, "event_date", "visits"):
+    if not _has(columns_of(con), "visit_counts", *RISK_CLASS, "event_date", "visits"):
         check.fail("visit_counts", "cannot compute: the table or one of its class columns is missing")
         check.summary = "cannot compute"
         return check
@@ -416,7 +416,7 @@ def _splits_under_14(label: str) -> bool:
 
 def check_under_14(con: duckdb.DuckDBPyConnection, files: dict[Path, bytes]) -> Check:
     check = Check(CheckKey.UNDER_14, "Under-14s: no guardian field, the 0-13 band whole")
-    for table, columns in _columns(con).items():
+    for table, columns in columns_of(con).items():
         for name in (table, *columns):
             if GUARDIAN.search(name):
                 check.fail(f"{shown_name(table)}", f"a guardian field: {shown_name(name)}")
@@ -430,7 +430,7 @@ def check_under_14(con: duckdb.DuckDBPyConnection, files: dict[Path, bytes]) -> 
         if hits:
             check.fail(f"{path.name}", f"the word 'guardian' appears {hits} time(s) in the bytes")
     under = 0
-    if _has(_columns(con), "visit_counts", "age_group", "visits"):
+    if _has(columns_of(con), "visit_counts", "age_group", "visits"):
         under = con.execute(
             f"select coalesce(sum(visits), 0)::bigint from {STORE}.visit_counts where age_group = ?", [UNDER_14_GROUP]
         ).fetchall()[0][0]
