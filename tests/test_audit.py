@@ -422,10 +422,14 @@ def test_the_key_sums_are_on_the_allowlist_of_the_contract(clean, tmp_path):
     report = run_audit(clean[0], export_log=tmp_path / "none.log")
     assert report.check(CheckKey.SCHEMA).passed and report.check(CheckKey.DOMAINS).passed
     db = planted(clean, tmp_path, ["alter table visit_counts drop column key_sum"])
-    report = run_audit(db, export_log=tmp_path / "none.log")
+    report = run_audit(db, export_log=clean[2])
     assert "visit_counts.key_sum: missing" in failed(report, "schema")
-    # the other domains are still checked without it
+    # the other domains are still checked without it; the exports cannot be recomputed, and say so
     assert report.check(CheckKey.DOMAINS).passed
+    assert "visit_counts: the exports cannot be recomputed: the table or one of its columns is missing" in failed(
+        report, "exports"
+    )
+    assert report.figures(ExportFigures).files_recomputed == 0
 
 
 def test_a_view_and_a_macro_are_not_on_the_allowlist(clean, tmp_path):
