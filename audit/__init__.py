@@ -7,7 +7,8 @@ writer shared code with would share its blind spots.
 
 The public API is what this module exports: `run_audit` returns an
 `AuditReport` of typed `Check` results, each named by a `CheckKey`, with its
-figures as dataclasses (`RiskFigures`, ...). The command line is
+figures as dataclasses (`RiskFigures`, ...), and the perturbation table it checked
+the exports against as a `PtableInUse`. The command line is
 `python -m audit`.
 """
 
@@ -23,6 +24,7 @@ from audit.results import (
     FileHash,
     Finding,
     PatternFigures,
+    PtableInUse,
     RiskFigures,
     SchemaFigures,
     Under14Figures,
@@ -42,6 +44,7 @@ __all__ = [
     "FileHash",
     "Finding",
     "PatternFigures",
+    "PtableInUse",
     "RiskFigures",
     "SchemaFigures",
     "Thresholds",

@@ -1,9 +1,14 @@
-"""Check 7 of the audit: every exported CSV against the publication rules, and against its export log line.
+"""Check 7 of the audit: every exported CSV against the publication rules, its export log line and the store.
 
 The files are read as a spreadsheet would read them, knowing only the rules
 (DESIGN.md rule 4) and the contract, not the code that wrote them: a count
 column is any column of counts and suppression marks; a file is the Excel
-flavour or the raw one (with `suppressed` columns).
+flavour or the raw one (with `suppressed` columns). A logged file is then
+recomputed from the store's cells and the perturbation table
+(`audit/recompute.py`): every count must be the one the rules publish.
+There is no complementary suppression to check any more: with the cell key
+method a table's parts need not add up to its total, so a lone `<10` under a
+shown total no longer gives a small count away.
 """
 
 from __future__ import annotations
@@ -11,7 +16,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import itertools
 import re
 import zipfile
 from collections import defaultdict
@@ -19,18 +23,21 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
+
 from audit.patterns import BYTE_KINDS, scan_text
+from audit.recompute import UnreadableSelection, can_recompute, compare_with_store, parse_selection, recompute
 from audit.results import Check, CheckKey, ExportFigures, FileHash
-from audit.store_checks import describe
+from audit.store_checks import STORE, columns_of, describe
 from audit.thresholds import Thresholds
-from contract import FORMULA_STARTS, HIDDEN_MARK, SMALL_MARK_PREFIX, TOTAL_LABELS, export_log
+from contract import FORMULA_STARTS, SMALL_MARK_PREFIX, TOTAL_LABELS, export_log
 from contract.export_log import ExportLogEntry, LogLine
+from contract.ptable import Ptable
 
 INTEGER = re.compile(r"-?\d+")
 NUMBER = re.compile(r"-?\d+(\.\d+)?([eE][-+]?\d+)?")
-ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-# `<10` for a small count, `x` for a complementary cell (contract.small_mark, HIDDEN_MARK)
-MARK = re.compile(rf"{re.escape(SMALL_MARK_PREFIX)}(\d+)|{re.escape(HIDDEN_MARK)}")
+# `<10` for a small count (contract.small_mark)
+MARK = re.compile(rf"{re.escape(SMALL_MARK_PREFIX)}(\d+)")
 
 
 @dataclass(frozen=True)
@@ -80,9 +87,15 @@ def _files(folder: Path | None, logged: list[ExportLogEntry], check: Check) -> I
             yield Exported(f"{path.name}/{member}", f"{path}/{member}", content, path)
 
 
-def check_exports(folder: Path | None, log: Path, thresholds: Thresholds) -> tuple[Check, list[FileHash]]:
-    check = Check(CheckKey.EXPORTS, "Exports against the publication rules and the export log")
+def check_exports(
+    con: duckdb.DuckDBPyConnection, folder: Path | None, log: Path, thresholds: Thresholds, ptable: Ptable
+) -> tuple[Check, list[FileHash]]:
+    check = Check(CheckKey.EXPORTS, "Exports against the publication rules, the export log and the store")
     logged = read_log(log, check)
+    recomputable = can_recompute(columns_of(con))
+    if logged and not recomputable:
+        check.fail("visit_counts", "the exports cannot be recomputed: the table or one of its columns is missing")
+    recomputed = 0
     by_name: dict[str, list[ExportLogEntry]] = defaultdict(list)
     for entry in logged:
         by_name[entry.file].append(entry)
@@ -109,8 +122,17 @@ def check_exports(folder: Path | None, log: Path, thresholds: Thresholds) -> tup
                 check.fail(exported.shown, f"exported with min_cell {entry.min_cell}, below the rule")
         for where, what in check_csv(exported.content, min_cell):
             check.fail(f"{exported.shown} {where}", what)
+        if entries and recomputable:
+            recomputed += 1
+            for where, what in against_store(con, exported.content, entries[-1], ptable, min_cell):
+                check.fail(f"{exported.shown} {where}".rstrip(), what)
     missing = sum(1 for name in by_name if name not in checked_names)
-    check.figures = ExportFigures(files_checked=files, export_log_lines=len(logged), logged_files_not_found=missing)
+    check.figures = ExportFigures(
+        files_checked=files,
+        files_recomputed=recomputed,
+        export_log_lines=len(logged),
+        logged_files_not_found=missing,
+    )
     if missing:
         check.notes.append(
             f"{missing} logged file(s) were not found: a download from the dashboard goes to the user's "
@@ -123,7 +145,8 @@ def check_exports(folder: Path | None, log: Path, thresholds: Thresholds) -> tup
         check.summary = f"{len(check.findings)} finding(s) in {files} file(s)"
     elif files:
         check.summary = (
-            f"{files} file(s) checked, every count 0, at least {thresholds.min_cell} or suppressed; hashes match"
+            f"{files} file(s) checked, every count 0, at least {thresholds.min_cell} or suppressed; hashes match; "
+            f"{recomputed} recomputed from the store with ptable v{ptable.params.version}, every count as published"
         )
     else:
         check.summary = f"no export file to check ({len(logged)} export log line(s), {missing} file(s) not found)"
@@ -134,13 +157,38 @@ def _is_number(cell: str) -> bool:
     return NUMBER.fullmatch(cell) is not None
 
 
-def check_csv(content: bytes, min_cell: int) -> list[tuple[str, str]]:
-    """Problems of one exported CSV as (where, what); never a value in full."""
+def read_rows(content: bytes) -> list[list[str]] | None:
+    """A CSV's rows as a spreadsheet reads them (a BOM dropped), or None when it is not UTF-8."""
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
+        return None
+    return list(csv.reader(io.StringIO(text, newline="")))
+
+
+def against_store(
+    con: duckdb.DuckDBPyConnection, content: bytes, entry: ExportLogEntry, ptable: Ptable, min_cell: int
+) -> list[tuple[str, str]]:
+    """A logged file against the table its logged selection gives from the store: (where, what) per problem."""
+    rows = read_rows(content)
+    if not rows:
+        return []  # check_csv reports it
+    try:
+        selection = parse_selection(entry.selection)
+    except UnreadableSelection as error:
+        return [("", f"its logged selection cannot be read: {error}")]
+    try:
+        table = recompute(con, STORE, selection)
+    except duckdb.Error as error:
+        return [("", f"cannot be recomputed from the store ({type(error).__name__})")]
+    return compare_with_store(rows, entry.format, selection, table, ptable, min_cell)
+
+
+def check_csv(content: bytes, min_cell: int) -> list[tuple[str, str]]:
+    """Problems of one exported CSV by the rules alone, as (where, what); never a value in full."""
+    rows = read_rows(content)
+    if rows is None:
         return [("", "not UTF-8")]
-    rows = list(csv.reader(io.StringIO(text, newline="")))
     if not rows:
         return [("", "empty file")]
     found: list[tuple[str, str]] = []
@@ -160,39 +208,29 @@ def check_csv(content: bytes, min_cell: int) -> list[tuple[str, str]]:
     return found
 
 
-def _classify(header: list[str], body: list[tuple[int, list[str]]]) -> tuple[dict[int, int | None], list[list[int]]]:
-    """Count columns (-> their suppressed-flag column, if any) and dimension groups (period columns together)."""
+def _count_columns(header: list[str], body: list[tuple[int, list[str]]]) -> dict[int, int | None]:
+    """The count columns -> their suppressed-flag column, if any: any column of counts and `<10` marks."""
     flags = {i for i, name in enumerate(header) if name == "suppressed" or name.endswith("_suppressed")}
     counts: dict[int, int | None] = {}
     for flag in flags:
         name = header[flag][: -len("suppressed")] + "visits"
         if name in header:
             counts[header.index(name)] = flag
-    dates, dims = [], []
     for i in range(len(header)):
         if i in counts or i in flags:
             continue
         cells = [row[i] for _, row in body if row[i] != ""]
-        if not cells:
-            continue
-        if not flags and all(INTEGER.fullmatch(c) or MARK.fullmatch(c) for c in cells):
+        if cells and not flags and all(INTEGER.fullmatch(c) or MARK.fullmatch(c) for c in cells):
             counts[i] = None
-        elif all(ISO_DATE.fullmatch(c) for c in cells):
-            dates.append(i)
-        elif not all(_is_number(c) for c in cells):
-            dims.append([i])
-    return counts, ([dates] if dates else []) + dims
+    return counts
 
 
 def _check_counts(
     header: list[str], body: list[tuple[int, list[str]]], total_row: tuple[int, list[str]] | None, min_cell: int
 ) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
-    counts, groups = _classify(header, body)
-    for column, flag in counts.items():
+    for column, flag in _count_columns(header, body).items():
         name = header[column] or f"column {column + 1}"
-        hidden: dict[int, bool] = {}  # row -> suppressed; rows with no cell in this column are left out
-        shown: dict[int, int] = {}
         for number, row in body:
             cell = row[column]
             suppressed = row[flag] == "true" if flag is not None else MARK.fullmatch(cell) is not None
@@ -202,56 +240,18 @@ def _check_counts(
                 if cell and flag is not None:
                     found.append((f"row {number} {name}", "a suppressed cell that holds a count"))
                 mark = MARK.fullmatch(cell)
-                if mark and mark[1] and int(mark[1]) < min_cell:
+                if mark and int(mark[1]) < min_cell:
                     found.append((f"row {number} {name}", f"the mark <{mark[1]} shows a count below {min_cell}"))
-                hidden[number] = True
             elif INTEGER.fullmatch(cell):
                 value = int(cell)
                 if 0 < value < min_cell:
                     found.append((f"row {number} {name}", f"a count from 1 to {min_cell - 1} is shown"))
                 elif value < 0:
                     found.append((f"row {number} {name}", "a negative count"))
-                hidden[number] = False
-                shown[number] = value
             elif cell:
                 found.append((f"row {number} {name}", "neither a count nor a suppression mark"))
-        reported: set[int] = set()
         if total_row is not None and INTEGER.fullmatch(total_row[1][column]):
             total = int(total_row[1][column])
             if 0 < total < min_cell:
                 found.append((f"row {total_row[0]} {name}", f"a total from 1 to {min_cell - 1} is shown"))
-            lone = [number for number, is_hidden in hidden.items() if is_hidden]
-            if len(lone) == 1:
-                reported.add(lone[0])
-                found.append(
-                    (f"row {lone[0]} {name}", f"the only suppressed cell under the total of row {total_row[0]}")
-                )
-        found += _lone_hidden_cells(body, groups, hidden, shown, name, reported)
-    return found
-
-
-def _lone_hidden_cells(
-    body: list[tuple[int, list[str]]],
-    groups: list[list[int]],
-    hidden: dict[int, bool],
-    shown: dict[int, int],
-    name: str,
-    reported: set[int],
-) -> list[tuple[str, str]]:
-    """Every total the dashboard shows for this table (each grouping by fewer dimensions) must not leave a lone
-    suppressed cell: it would be that total minus the shown cells. A group whose other cells are all zero is
-    fine: its total is then the small count itself, and hidden as well."""
-    found = []
-    for size in range(len(groups) - 1, -1, -1):
-        for kept in itertools.combinations(groups, size):
-            columns = [c for group in kept for c in group]
-            members: dict[tuple, list[int]] = defaultdict(list)
-            for number, row in body:
-                if number in hidden:
-                    members[tuple(row[c] for c in columns)].append(number)
-            for rows in members.values():
-                lone = [number for number in rows if hidden[number]]
-                if len(lone) == 1 and any(shown.get(number, 0) > 0 for number in rows) and lone[0] not in reported:
-                    reported.add(lone[0])
-                    found.append((f"row {lone[0]} {name}", "the only suppressed cell of a group whose total is shown"))
     return found

@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from audit.results import Check, CheckKey, Figures, FileHash
+from audit.results import Check, CheckKey, Figures, FileHash, PtableInUse
 from audit.thresholds import Thresholds
 
 # findings printed per failed check on the terminal; the report lists them all
@@ -31,6 +31,7 @@ class AuditReport:
     store: FileHash
     wal: FileHash | None
     thresholds: Thresholds
+    ptable: PtableInUse  # the perturbation table check 7 recomputed the exports with
     checks: list[Check]
     exports: list[FileHash]
 
@@ -51,8 +52,11 @@ class AuditReport:
         return next((check.figures for check in self.checks if isinstance(check.figures, kind)), None)
 
     def verdict_lines(self) -> list[str]:
+        p = self.ptable
         lines = [
-            f"privacy audit of {self.store.path} (sha256 {self.store.sha256[:16]}…), {self.when:%Y-%m-%d %H:%M %Z}"
+            f"privacy audit of {self.store.path} (sha256 {self.store.sha256[:16]}…), {self.when:%Y-%m-%d %H:%M %Z}",
+            f"perturbation table v{p.version} ({p.csv}, sha256 {p.csv_sha256[:16]}…): D = {p.max_noise}, "
+            f"V = {p.variance:g}, threshold (min_cell) {p.min_cell}",
         ]
         for check in self.checks:
             mark = "PASS" if check.passed else "FAIL"
@@ -77,6 +81,7 @@ class AuditReport:
                 "store": asdict(self.store),
                 "wal": asdict(self.wal) if self.wal else None,
                 "thresholds": asdict(self.thresholds),
+                "ptable": asdict(self.ptable),
                 "checks": [_check_json(check) for check in self.checks],
                 "exports": [asdict(export) for export in self.exports],
             },
@@ -108,6 +113,15 @@ class AuditReport:
             f"| fail above: highest prosecutor risk | {t.max_highest_risk:.3f} |",
             f"| min_cell of published counts | {t.min_cell} |",
             f"| earliest event date | {t.earliest_event_date} |",
+            "",
+            "## Perturbation table",
+            "",
+            "Every exported count was recomputed from the store's cells with this table (the cell key method, "
+            "`contract/ptable.py`).",
+            "",
+            "| parameter | value |",
+            "|---|---:|",
+            *(f"| {name} | {format_figure(value)} |" for name, value in self.ptable.labelled().items()),
             "",
             "## Checks",
             "",

@@ -118,12 +118,14 @@ class Under14Figures:
 @dataclass(frozen=True)
 class ExportFigures:
     files_checked: int  # CSV files, a report pack's tables each counted
+    files_recomputed: int  # logged files whose every count was recomputed from the store and the ptable
     export_log_lines: int
     logged_files_not_found: int
 
     def labelled(self) -> dict[str, int | float]:
         return {
             "files checked": self.files_checked,
+            "files recomputed from the store": self.files_recomputed,
             "export log lines": self.export_log_lines,
             "logged files not found": self.logged_files_not_found,
         }
@@ -151,6 +153,32 @@ class Check:
     def fail(self, where: str, what: str) -> None:
         self.passed = False
         self.findings.append(Finding(where, what))
+
+
+@dataclass(frozen=True)
+class PtableInUse:
+    """The perturbation table every published count must follow (contract/ptable.py), as the audit read it.
+
+    Check 7 recomputes each exported count with it; the report states it so that the officer can tell which
+    table a report was made against (its CSV's SHA-256 was checked against its parameters file on loading).
+    """
+
+    version: int
+    max_noise: int  # D: no published count is further than this from its true count
+    variance: float  # V: the noise variance of counts well above the threshold
+    min_cell: int  # the threshold: no count from 1 to min_cell - 1 is published
+    csv: str  # the CSV's file name
+    csv_sha256: str
+
+    def labelled(self) -> dict[str, int | float | str]:
+        return {
+            "version": self.version,
+            "D (maximum noise)": self.max_noise,
+            "V (noise variance)": self.variance,
+            "threshold (min_cell)": self.min_cell,
+            "CSV": self.csv,
+            "CSV SHA-256": self.csv_sha256,
+        }
 
 
 @dataclass(frozen=True)

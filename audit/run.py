@@ -17,7 +17,7 @@ import duckdb
 
 from audit.export_checks import check_exports
 from audit.report import AuditReport
-from audit.results import CannotAudit, FileHash
+from audit.results import CannotAudit, FileHash, PtableInUse
 from audit.store_checks import (
     STORE,
     check_bytes,
@@ -30,6 +30,7 @@ from audit.store_checks import (
 from audit.thresholds import Thresholds, load_thresholds
 from contract import TIMEZONE
 from contract.export_log import export_log_path
+from contract.ptable import Ptable, PtableMismatch, load_ptable, ptable_csv_path
 
 DUCKDB_MAGIC = b"DUCK"  # bytes 8-11 of every DuckDB database file
 
@@ -67,6 +68,24 @@ def open_store(db: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
+def read_ptable_in_use() -> tuple[Ptable, PtableInUse]:
+    """The contract's perturbation table, or CannotAudit: without it no exported count can be recomputed."""
+    try:
+        ptable = load_ptable()
+    except (OSError, ValueError, PtableMismatch) as error:
+        raise CannotAudit(f"the perturbation table cannot be read ({type(error).__name__}: {error})") from None
+    params = ptable.params
+    in_use = PtableInUse(
+        version=params.version,
+        max_noise=params.max_noise,
+        variance=params.variance,
+        min_cell=params.min_cell,
+        csv=ptable_csv_path(params.version).name,
+        csv_sha256=params.csv_sha256,
+    )
+    return ptable, in_use
+
+
 def run_audit(
     db: Path,
     exports: Path | None = None,
@@ -76,6 +95,7 @@ def run_audit(
     """Every check on the store at `db`, the exports under `exports` and those the export log names."""
     db = Path(db)
     thresholds = thresholds or load_thresholds()
+    ptable, ptable_in_use = read_ptable_in_use()
     if exports is not None and not Path(exports).is_dir():
         raise CannotAudit(f"{exports}: not a folder")
     # read before DuckDB opens the file: the report names, and the byte scan reads, exactly these bytes
@@ -91,17 +111,18 @@ def run_audit(
             check_risk(con, thresholds),
             check_under_14(con, files),
         ]
+        export_check, export_hashes = check_exports(con, exports, export_log_path(export_log), thresholds, ptable)
+        checks.append(export_check)
     except duckdb.Error as error:
         raise CannotAudit(f"{db}: the store could not be read ({type(error).__name__})") from None
     finally:
         con.close()
-    export_check, export_hashes = check_exports(exports, export_log_path(export_log), thresholds)
-    checks.append(export_check)
     return AuditReport(
         when=datetime.now(ZoneInfo(TIMEZONE)),
         store=hashes[0],
         wal=hashes[1] if len(hashes) > 1 else None,
         thresholds=thresholds,
+        ptable=ptable_in_use,
         checks=checks,
         exports=export_hashes,
     )

@@ -37,9 +37,11 @@ from audit.thresholds import Thresholds
 from contract import (
     AGE_GROUPS,
     COUNTRIES,
+    DIMENSIONS,
     FEATURES,
     FILE_FORMATS,
     GENDERS,
+    RECORD_KEY_MAX,
     STORE_TABLES,
     UNDER_14_GROUP,
     korea_today,
@@ -53,6 +55,8 @@ DIMENSION_DOMAINS = {
     "age_group": AGE_GROUPS,
 }
 RISK_CLASS = ("country", "gender", "age_group", "feature")  # and the month of event_date
+# the public table, and the per-batch counts it must be the sum of
+SUMMED_TABLES = ("visit_counts", "batch_counts")
 # types whose values are never text; every other column is scanned as text
 NOT_TEXT = re.compile(
     r"(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|U\w*INT|FLOAT|DOUBLE|DECIMAL.*|DATE|TIMESTAMP.*|TIME.*|BOOLEAN)"
@@ -80,7 +84,7 @@ def masked(value: object) -> str:
     return (text[:1] + "*" * min(len(text) - 1, 8)) if len(text) > 1 else text
 
 
-def _columns(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, str]]:
+def columns_of(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, str]]:
     """Every table of the store -> its columns -> their types, in order."""
     tables: dict[str, dict[str, str]] = {}
     for table, column, data_type in con.execute(
@@ -94,7 +98,7 @@ def _columns(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, str]]:
 
 def check_schema(con: duckdb.DuckDBPyConnection) -> Check:
     check = Check(CheckKey.SCHEMA, "Schema against the allowlist")
-    tables = _columns(con)
+    tables = columns_of(con)
     for table, columns in tables.items():
         allowed = STORE_TABLES.get(table)
         if allowed is None:
@@ -143,7 +147,7 @@ def _has(tables: dict[str, dict[str, str]], table: str, *columns: str) -> bool:
 
 def check_domains(con: duckdb.DuckDBPyConnection, thresholds: Thresholds) -> Check:
     check = Check(CheckKey.DOMAINS, "Closed domains")
-    tables = _columns(con)
+    tables = columns_of(con)
     earliest = date.fromisoformat(thresholds.earliest_event_date)
     latest = korea_today() + timedelta(days=1)
     checked = 0
@@ -182,6 +186,14 @@ def check_domains(con: duckdb.DuckDBPyConnection, thresholds: Thresholds) -> Che
             ).fetchall()[0]
             if bad[0]:
                 check.fail(f"{table}.visits row {bad[1]} ({bad[0]:,} rows)", "a count that is empty or below 1")
+        if _has(tables, table, "visits", "key_sum"):
+            checked += 1
+            bad = _key_sums_outside(con, table, "key_sum", "visits")
+            if bad[0]:
+                check.fail(
+                    f"{table}.key_sum row {bad[1]} ({bad[0]:,} rows)",
+                    f"a key sum that is empty or outside 0 to {RECORD_KEY_MAX} x visits",
+                )
     if _has(tables, "batches", "file_format", "content_blake3", "rows_read", "rows_loaded", "rows_rejected"):
         checked += 1
         for row, problem in con.execute(
@@ -200,23 +212,22 @@ def check_domains(con: duckdb.DuckDBPyConnection, thresholds: Thresholds) -> Che
         ).fetchall():
             if problem is not None:
                 check.fail(f"batches row {row}", problem)
-    if _has(tables, "visit_counts", *RISK_CLASS, "event_date", "visits") and _has(
-        tables, "batch_counts", *RISK_CLASS, "event_date", "visits"
-    ):
+    if _has(tables, "batches", "rows_rejected", "rejected_key_sum"):
         checked += 1
-        differing = con.execute(
-            f"""
-            select count(*) from (
-                select event_date, feature, country, gender, age_group, sum(visits) as visits
-                from {STORE}.visit_counts group by all
-                except all
-                select event_date, feature, country, gender, age_group, sum(visits)
-                from {STORE}.batch_counts group by all
+        bad = _key_sums_outside(con, "batches", "rejected_key_sum", "rows_rejected")
+        if bad[0]:
+            check.fail(
+                f"batches.rejected_key_sum row {bad[1]} ({bad[0]:,} rows)",
+                f"a key sum that is empty or outside 0 to {RECORD_KEY_MAX} x rows rejected",
             )
-            """
-        ).fetchall()[0][0]
+    # removing a batch subtracts its counts and its key sums: both must add up to the public table
+    for measure, what in (("visits", "counts"), ("key_sum", "key sums")):
+        if not all(_has(tables, table, *RISK_CLASS, "event_date", measure) for table in SUMMED_TABLES):
+            continue
+        checked += 1
+        differing = _cells_differing_from_batches(con, measure)
         if differing:
-            check.fail("visit_counts", f"{differing:,} cells differ from the sum of the batches' counts")
+            check.fail("visit_counts", f"{differing:,} cells differ from the sum of the batches' {what}")
     check.figures = DomainFigures(columns_checked=checked)
     check.summary = (
         f"every value of {checked} checked columns is in its domain"
@@ -226,8 +237,33 @@ def check_domains(con: duckdb.DuckDBPyConnection, thresholds: Thresholds) -> Che
     return check
 
 
+def _key_sums_outside(con: duckdb.DuckDBPyConnection, table: str, key_sum: str, count: str) -> tuple[int, int]:
+    """(rows, first row) where `key_sum` is empty or outside 0..RECORD_KEY_MAX x `count`: each record key is 0..255."""
+    key, rows = f"try_cast({quote(key_sum)} as bigint)", f"try_cast({quote(count)} as bigint)"
+    return con.execute(
+        f"select count(*), min(rowid) + 1 from {STORE}.{table} "
+        f"where {key} is null or {rows} is null or {key} < 0 or {key} > $max * {rows}",
+        {"max": RECORD_KEY_MAX},
+    ).fetchall()[0]
+
+
+def _cells_differing_from_batches(con: duckdb.DuckDBPyConnection, measure: str) -> int:
+    """Cells of visit_counts whose `measure` is not the sum over batch_counts, either way round."""
+    dims = ", ".join(DIMENSIONS)
+    sums = [
+        f"select {dims}, sum({quote(measure)}) as total from {STORE}.{table} group by all" for table in SUMMED_TABLES
+    ]
+    return con.execute(
+        f"""
+        with public as ({sums[0]}), batched as ({sums[1]})
+        select count(*) from public full join batched using ({dims})
+        where public.total is distinct from batched.total
+        """
+    ).fetchall()[0][0]
+
+
 def _text_columns(con: duckdb.DuckDBPyConnection) -> Iterator[tuple[str, str, str]]:
-    for table, columns in _columns(con).items():
+    for table, columns in columns_of(con).items():
         for column, data_type in columns.items():
             if not NOT_TEXT.fullmatch(data_type):
                 yield table, column, data_type
@@ -321,7 +357,7 @@ def check_bytes(con: duckdb.DuckDBPyConnection, db: Path, files: dict[Path, byte
 
 def check_risk(con: duckdb.DuckDBPyConnection, thresholds: Thresholds) -> Check:
     check = Check(CheckKey.RISK, f"k-anonymity and re-identification risk (k = {thresholds.k})")
-    if not _has(_columns(con), "visit_counts", *RISK_CLASS, "event_date", "visits"):
+    if not _has(columns_of(con), "visit_counts", *RISK_CLASS, "event_date", "visits"):
         check.fail("visit_counts", "cannot compute: the table or one of its class columns is missing")
         check.summary = "cannot compute"
         return check
@@ -380,7 +416,7 @@ def _splits_under_14(label: str) -> bool:
 
 def check_under_14(con: duckdb.DuckDBPyConnection, files: dict[Path, bytes]) -> Check:
     check = Check(CheckKey.UNDER_14, "Under-14s: no guardian field, the 0-13 band whole")
-    for table, columns in _columns(con).items():
+    for table, columns in columns_of(con).items():
         for name in (table, *columns):
             if GUARDIAN.search(name):
                 check.fail(f"{shown_name(table)}", f"a guardian field: {shown_name(name)}")
@@ -394,7 +430,7 @@ def check_under_14(con: duckdb.DuckDBPyConnection, files: dict[Path, bytes]) -> 
         if hits:
             check.fail(f"{path.name}", f"the word 'guardian' appears {hits} time(s) in the bytes")
     under = 0
-    if _has(_columns(con), "visit_counts", "age_group", "visits"):
+    if _has(columns_of(con), "visit_counts", "age_group", "visits"):
         under = con.execute(
             f"select coalesce(sum(visits), 0)::bigint from {STORE}.visit_counts where age_group = ?", [UNDER_14_GROUP]
         ).fetchall()[0][0]

@@ -34,6 +34,7 @@ from audit import (
     DomainFigures,
     ExportFigures,
     PatternFigures,
+    PtableInUse,
     RiskFigures,
     SchemaFigures,
     Under14Figures,
@@ -41,7 +42,8 @@ from audit import (
     run_audit,
 )
 from audit.export_checks import check_csv
-from contract import korea_today
+from contract import country_name, korea_today
+from contract.ptable import perturb
 from dashboard.export import main as export_main
 from etl.generate import generate
 from etl.load import load
@@ -127,14 +129,28 @@ def test_the_projects_own_store_and_exports_pass(clean, tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stderr == ""
     lines = done.stdout.splitlines()
-    assert [line.split()[0] for line in lines[1:8]] == ["PASS"] * 7
-    assert lines[8] == "verdict: PASS (all 7 checks)"
+    ptable_sha = hashlib.sha256((REPO / "contract" / "ptable_v1.csv").read_bytes()).hexdigest()
+    assert lines[1] == (
+        f"perturbation table v1 (ptable_v1.csv, sha256 {ptable_sha[:16]}…): D = 3, V = 2, threshold (min_cell) 10"
+    )
+    assert [line.split()[0] for line in lines[2:9]] == ["PASS"] * 7
+    assert lines[9] == "verdict: PASS (all 7 checks)"
     data = json.loads((tmp_path / "report" / "audit.json").read_text(encoding="utf-8"))
     markdown = (tmp_path / "report" / "audit.md").read_text(encoding="utf-8")
     assert data["verdict"] == "PASS"
     assert data["store"]["sha256"] == hashlib.sha256(db.read_bytes()).hexdigest()
     assert data["store"]["sha256"] in markdown
     assert data["thresholds"]["k"] == 5 and "| k (class size" in markdown
+    # the perturbation table every exported count was recomputed with, read through contract.ptable
+    assert data["ptable"] == {
+        "version": 1,
+        "max_noise": 3,
+        "variance": 2.0,
+        "min_cell": 10,
+        "csv": "ptable_v1.csv",
+        "csv_sha256": ptable_sha,
+    }
+    assert f"| CSV SHA-256 | {ptable_sha} |" in markdown and "| D (maximum noise) | 3 |" in markdown
     # every export was checked: 4 CSVs and the 4 tables of the pack, each with its hash
     checked = {Path(e["path"]).name: e["sha256"] for e in data["exports"]}
     assert len(checked) == 8
@@ -368,6 +384,54 @@ def test_a_guardian_column_and_a_split_under_14_band(clean, tmp_path):
     assert any("value outside the domain" in f for f in failed(report, "domains"))
 
 
+@pytest.mark.parametrize(
+    ("sql", "finding"),
+    [
+        (
+            "update visit_counts set key_sum = 256 * visits where rowid = 4",
+            "visit_counts.key_sum row 5 (1 rows): a key sum that is empty or outside 0 to 255 x visits",
+        ),
+        (
+            "update batch_counts set key_sum = -1 where rowid = 0",
+            "batch_counts.key_sum row 1 (1 rows): a key sum that is empty or outside 0 to 255 x visits",
+        ),
+        (
+            "update visit_counts set key_sum = null where rowid = 2",
+            "visit_counts.key_sum row 3 (1 rows): a key sum that is empty or outside 0 to 255 x visits",
+        ),
+        (
+            "update batches set rejected_key_sum = 255 * rows_rejected + 1 where batch_id = 2",
+            "batches.rejected_key_sum row 2 (1 rows): a key sum that is empty or outside 0 to 255 x rows rejected",
+        ),
+        # in its domain, but no longer the sum of the batches' key sums: removing a batch would not subtract exactly
+        (
+            "update visit_counts set key_sum = key_sum + 1 where rowid = (select min(rowid) from visit_counts "
+            "where key_sum < 255 * visits)",
+            "visit_counts: 1 cells differ from the sum of the batches' key sums",
+        ),
+    ],
+)
+def test_a_key_sum_outside_its_domain(clean, tmp_path, sql, finding):
+    db = planted(clean, tmp_path, [sql])
+    report = run_audit(db, export_log=tmp_path / "none.log")
+    assert finding in failed(report, "domains")
+    assert passed_checks(report) >= {"schema", "patterns", "risk", "under_14"}
+
+
+def test_the_key_sums_are_on_the_allowlist_of_the_contract(clean, tmp_path):
+    report = run_audit(clean[0], export_log=tmp_path / "none.log")
+    assert report.check(CheckKey.SCHEMA).passed and report.check(CheckKey.DOMAINS).passed
+    db = planted(clean, tmp_path, ["alter table visit_counts drop column key_sum"])
+    report = run_audit(db, export_log=clean[2])
+    assert "visit_counts.key_sum: missing" in failed(report, "schema")
+    # the other domains are still checked without it; the exports cannot be recomputed, and say so
+    assert report.check(CheckKey.DOMAINS).passed
+    assert "visit_counts: the exports cannot be recomputed: the table or one of its columns is missing" in failed(
+        report, "exports"
+    )
+    assert report.figures(ExportFigures).files_recomputed == 0
+
+
 def test_a_view_and_a_macro_are_not_on_the_allowlist(clean, tmp_path):
     db = planted(
         clean, tmp_path, ["create view people as select 1 as x", "create macro leak(x) as x || '@example.com'"]
@@ -422,22 +486,134 @@ def test_an_export_with_a_3(clean, tmp_path):
     assert any(f.startswith(f"{target} row ") and "a count from 1 to 9 is shown" in f for f in findings), findings
 
 
-def test_an_export_with_a_single_suppressed_cell_under_a_shown_total(clean, tmp_path):
+def true_counts(db: Path, by: str, start: date = FIRST, end: date = LAST) -> dict[tuple, int]:
+    """The store's true counts by `by` in [start, end], read here with DuckDB: what the exports were made from."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        rows = con.execute(
+            f"select {by}, sum(visits) from visit_counts where event_date between ? and ? group by all", [start, end]
+        ).fetchall()
+    return {tuple(row[:-1]): int(row[-1]) for row in rows}
+
+
+def test_a_lone_suppressed_cell_under_a_shown_total_is_no_finding_any_more(clean, tmp_path):
+    """Complementary suppression is gone: with perturbed counts the parts need not add up to the total."""
+    findings = [f"{where}: {what}" for where, what in check_csv((clean[1] / "ages.csv").read_bytes(), 10)]
+    assert findings == []
+    assert check_csv(b"country,feature,visits\nKR,coupon,<10\nKR,free_estimate,40\nJP,coupon,30\n", 10) == []
+
+
+def test_an_export_with_a_count_one_more_than_published(clean, tmp_path):
     exports, log = copy_exports(clean, tmp_path)
-    target = exports / "ages.csv"
+    target = exports / "by-week.csv"
+    planted_at = {}
 
     def plant(rows):
-        # the age groups of the whole period: every cell shown, then one of them hidden
-        assert rows[0][:2] == ["Age group", "Submissions"]
-        total = next(i for i, r in enumerate(rows) if r and r[0] == "Total")
-        for row in rows[1:total]:
-            assert row[1].isdigit(), row
-        rows[2][1] = "<10"
+        # raw: event_week, feature, gender, visits, suppressed
+        assert rows[0][3:5] == ["visits", "suppressed"]
+        number = next(i for i, r in enumerate(rows[1:], 1) if r[4] == "false" and int(r[3]) >= 20)
+        rows[number][3] = str(int(rows[number][3]) + 1)
+        planted_at["row"] = number + 1
+
+    rewrite(target, plant)
+    relog(log, target)
+    findings = [f for f in failed(run_audit(clean[0], exports, log), "exports") if f.startswith(str(target))]
+    # the one cell, and nothing else of the file
+    assert len(findings) == 1, findings
+    assert findings[0].startswith(f"{target} row {planted_at['row']} visits: published ")
+    assert "the store's cells and ptable v1 give " in findings[0]
+
+
+def test_an_export_with_a_true_count_where_the_published_one_differs(clean, tmp_path):
+    exports, log = copy_exports(clean, tmp_path)
+    target = exports / "countries-raw.csv"
+    truth = true_counts(clean[0], "country")
+    planted_at = {}
+
+    def plant(rows):
+        # raw: country_code, visits, suppressed, comparison_visits, comparison_suppressed, change
+        assert rows[0][:3] == ["country_code", "visits", "suppressed"]
+        number = next(i for i, r in enumerate(rows[1:], 1) if r[2] == "false" and int(r[1]) != truth[(r[0],)] >= 10)
+        rows[number][1] = str(truth[(rows[number][0],)])
+        planted_at["row"] = number + 1
 
     rewrite(target, plant)
     relog(log, target)
     findings = failed(run_audit(clean[0], exports, log), "exports")
-    assert any("the only suppressed cell under the total of row" in f for f in findings), findings
+    row = planted_at["row"]
+    assert any(
+        f.startswith(f"{target} row {row} visits: published ") and "(the true count, unperturbed)" in f
+        for f in findings
+    ), findings
+
+
+def test_an_export_with_a_small_mark_where_the_true_count_is_not_small(clean, tmp_path):
+    from dashboard.i18n import t
+
+    exports, log = copy_exports(clean, tmp_path)
+    target = exports / "by-country.csv"
+    # the smallest true count of the table that is published (12 on this store, or near it)
+    true, (country, feature) = min(
+        (count, key) for key, count in true_counts(clean[0], "country, feature").items() if count >= 10
+    )
+    assert true < 20
+    label = [country_name(country, "ko"), t(feature, "ko")]
+    planted_at = {}
+
+    def plant(rows):
+        number = next(i for i, r in enumerate(rows) if r[:2] == label)
+        assert rows[number][2].isdigit()
+        rows[number][2] = "<10"
+        planted_at["row"] = number + 1
+
+    rewrite(target, plant)
+    relog(log, target)
+    findings = failed(run_audit(clean[0], exports, log), "exports")
+    assert any(
+        f.startswith(
+            f"{target} row {planted_at['row']} 신청 건수: suppressed, but the store's cells and ptable v1 give "
+        )
+        for f in findings
+    ), findings
+    # the finding names the cell and the count to publish: the true count perturbed by its cell key
+    with duckdb.connect(str(clean[0]), read_only=True) as con:
+        (key_sum,) = con.execute(
+            "select sum(key_sum) from visit_counts where event_date between ? and ? and country = ? and feature = ?",
+            [FIRST, LAST, country, feature],
+        ).fetchone()
+    to_publish = perturb(true, key_sum % 256)
+    assert abs(to_publish - true) <= 3
+    assert (
+        f"{target} row {planted_at['row']} 신청 건수: suppressed, but the store's cells and ptable v1 give {to_publish}"
+        in findings
+    )
+
+
+def test_an_export_whose_logged_filters_differ_from_its_content(clean, tmp_path):
+    exports, log = copy_exports(clean, tmp_path)
+    entries = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+    for entry in entries:
+        if entry["file"] == "by-country.csv":
+            entry["selection"]["filters"]["countries"] = ["KR", "JP"]
+            entry["selection"]["filters"]["country_mode"] = "exclude"
+        if entry["file"] == "ages.csv":
+            entry["selection"]["filters"]["genders"] = ["female"]
+        if entry["file"] == "by-week.csv":
+            entry["selection"]["filters"]["genders"] = ["nobody"]
+    log.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in entries), encoding="utf-8")
+    findings = failed(run_audit(clean[0], exports, log), "exports")
+    # all but two countries: two rows fewer per feature than the file has
+    by_country = [f for f in findings if f.startswith(f"{exports / 'by-country.csv'}: ")]
+    assert len(by_country) == 1 and "rows; the store's cells under its logged selection give " in by_country[0]
+    # women only: the same rows, other counts (and the total)
+    ages = [f for f in findings if f.startswith(f"{exports / 'ages.csv'} row ")]
+    assert any(" Submissions: published " in f for f in ages) and any(
+        f.startswith(f"{exports / 'ages.csv'} row 11 ") for f in ages
+    )
+    assert (
+        f"{exports / 'by-week.csv'}: its logged selection cannot be read: the filter 'genders' holds a value outside "
+        "its domain" in findings
+    )
+    assert all(str(exports / "countries-raw.csv") not in f for f in findings)
 
 
 def test_an_export_whose_bytes_do_not_match_its_log(clean, tmp_path):
@@ -479,6 +655,7 @@ def test_logged_files_are_found_by_their_path_without_a_folder(clean):
     # the 4 CSVs and the pack the command line wrote (the pack's 4 tables)
     assert check.figures == report.figures(ExportFigures)
     assert check.figures.files_checked == 8
+    assert check.figures.files_recomputed == 8
     assert check.figures.logged_files_not_found == 0
 
 
@@ -488,10 +665,6 @@ def test_logged_files_are_found_by_their_path_without_a_folder(clean):
         ("country,visits\nKR,5\nJP,120\nTotal,125\n", "row 2 visits: a count from 1 to 9 is shown"),
         ("country,visits\nKR,<5\nJP,120\n", "row 2 visits: the mark <5 shows a count below 10"),
         ("country,visits,suppressed\nKR,12,true\n", "row 2 visits: a suppressed cell that holds a count"),
-        (
-            "country,feature,visits\nKR,coupon,<10\nKR,free_estimate,40\nJP,coupon,30\n",
-            "row 2 visits: the only suppressed cell of a group whose total is shown",
-        ),
         ("country,visits\n@SUM(A1),12\n", "row 2 column 1: a cell starting with '@' is not escaped"),
         (f"country,visits\n{EMAIL},12\n", "row 2 column 1: email h***@***.example"),
     ],
@@ -503,8 +676,8 @@ def test_export_rules_on_hand_made_files(text, finding):
 @pytest.mark.parametrize(
     "text",
     [
-        # suppressed cells two by two, zeros, negative changes, escaped text, dates: all fine
-        "country,feature,visits\nKR,coupon,<10\nKR,free_estimate,x\nJP,coupon,x\nJP,free_estimate,<10\n",
+        # suppressed cells, zeros, negative changes, escaped text, dates: all fine
+        "country,feature,visits\nKR,coupon,<10\nKR,free_estimate,12\nJP,coupon,10\nJP,free_estimate,<10\n",
         "country,visits\nKR,<10\nJP,0\nTH,<10\nCN,120\n",
         "event_month,feature,visits,suppressed,comparison_event_month,comparison_visits,comparison_suppressed,change\n"
         "2025-01-01,coupon,45,false,2024-11-01,50,false,-0.1\n",
@@ -539,6 +712,8 @@ PAGE_TEXT = {
 def test_the_audit_page_shows_the_verdict_and_findings(monkeypatch, clean, tmp_path, lang):
     from streamlit.testing.v1 import AppTest
 
+    from dashboard.i18n import TEXT
+
     db = planted(clean, tmp_path, [f"update batches set file_name = '{RRN}_visitors.csv' where batch_id = 2"])
     monkeypatch.setenv("GANGNAM_DB", str(db))
     monkeypatch.setenv("GANGNAM_EXPORT_LOG", str(clean[2]))
@@ -571,6 +746,10 @@ def test_the_audit_page_shows_the_verdict_and_findings(monkeypatch, clean, tmp_p
     # the figures tables are labelled by the page too, never with the report's English labels
     assert f"{said['records_below_k']},{risk.records_below_k:,}" in tables.replace('"', "")
     assert "records in classes below k=" not in tables
+    # the perturbation table, under the page's own labels
+    ptable = run_audit(db, export_log=clean[2]).ptable
+    for label, value in (("max_noise", "3"), ("variance", "2"), ("min_cell", "10"), ("csv_sha256", ptable.csv_sha256)):
+        assert f"{TEXT[f'audit_ptable_{label}'][lang]},{value}" in tables.replace('"', "")
     assert [b.label for b in at.download_button] == ["Markdown", "JSON"]
 
 
@@ -580,6 +759,7 @@ def test_the_page_has_a_label_for_every_check_and_figure():
     figures = (ByteFigures, DomainFigures, ExportFigures, PatternFigures, RiskFigures, SchemaFigures, Under14Figures)
     keys = [f"audit_{key.value}" for key in CheckKey]
     keys += [f"audit_figure_{item.name}" for kind in figures for item in dataclasses.fields(kind)]
+    keys += [f"audit_ptable_{item.name}" for item in dataclasses.fields(PtableInUse)]
     assert [key for key in keys if set(TEXT.get(key, {})) != {"ko", "en"}] == []
     assert [key.number for key in CheckKey] == [1, 2, 3, 4, 5, 6, 7]
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from audit import AuditReport, CannotAudit, Check, Figures, RiskFigures, run_audit
+from audit import AuditReport, CannotAudit, Check, Figures, PtableInUse, RiskFigures, run_audit
 from contract import TIMEZONE_LABEL
 from contract.export_log import export_log_path
 from dashboard.store import StoreVersion
@@ -75,6 +75,26 @@ def show_risk(ctx: Context, risk: RiskFigures) -> None:
     )
     for column, (name, value) in zip(st.columns(len(cards)), cards, strict=True):
         column.metric(figure_label(ctx, name), figure_value(name, value))
+
+
+def ptable_rows(ctx: Context, ptable: PtableInUse) -> list[tuple[str, str]]:
+    """The perturbation table's parameters as (label, value), in the order of its attributes."""
+    rows = []
+    for item in dataclasses.fields(ptable):
+        value = getattr(ptable, item.name)
+        shown = f"{value:g}" if isinstance(value, float) else str(value)
+        rows.append((ctx.t(f"audit_ptable_{item.name}"), shown))
+    return rows
+
+
+def show_ptable(ctx: Context, ptable: PtableInUse) -> None:
+    st.subheader(ctx.t("audit_ptable_title"))
+    st.caption(ctx.t("audit_ptable_intro"))
+    st.dataframe(
+        pd.DataFrame(ptable_rows(ctx, ptable), columns=[ctx.t("audit_figure"), ctx.t("audit_value")]),
+        hide_index=True,
+        width="stretch",
+    )
 
 
 def show_check(ctx: Context, check: Check) -> None:
@@ -140,6 +160,7 @@ def main() -> None:
     risk = report.figures(RiskFigures)
     if risk is not None:
         show_risk(ctx, risk)
+    show_ptable(ctx, report.ptable)
 
     st.subheader(ctx.t("batch_log"))
     batch_log(ctx)
