@@ -49,8 +49,6 @@ def small_mark(min_cell: int = MIN_CELL) -> str:
     return f"{SMALL_MARK_PREFIX}{min_cell}"
 
 
-# How a count hidden to protect a small one is written (complementary suppression).
-HIDDEN_MARK: Final = "x"
 # OWASP CSV injection: a text cell starting with one of these is run as a formula by spreadsheets.
 FORMULA_STARTS: Final = ("=", "+", "-", "@", "\t", "\r")
 
