@@ -10,6 +10,7 @@ import streamlit as st
 from contract import MIN_CELL, TIMEZONE, TIMEZONE_LABEL
 from contract.export_log import entries, export_log_path
 from dashboard import queries
+from dashboard.i18n import MAX_NOISE
 from dashboard.ui import batch_log, page_start
 
 RULES = {
@@ -18,8 +19,10 @@ RULES = {
   이름, 이메일, 생년월일, IP, 메시지 등 개인을 식별할 수 있는 정보는 저장되지 않습니다.
 - **1건 이상 {MIN_CELL}건 미만**인 숫자는 표와 카드에서 `<{MIN_CELL}`로, 그래프와 지도에서는 회색·빗금으로 표시되며
   실제 값은 어디에도 나타나지 않습니다. 0은 그대로 표시됩니다.
-- 합계가 함께 보이는 곳에서는, 가려진 작은 값을 뺄셈으로 알아낼 수 없도록 다른 칸도 함께 가려집니다(`x`로 표시).
-- 비율과 변화율은 공개된 숫자로만 계산하며, 계산에 가려진 숫자가 필요하면 비율도 표시하지 않습니다.
+- 그 밖의 모든 숫자에는 최대 ±{MAX_NOISE}의 작은 잡음이 더해집니다(셀 키 방식, 통계청들이 쓰는 방법).
+  같은 건수는 어느 페이지, 필터, 링크, 내보내기에서나 같은 숫자로 보이고, 두 숫자를 빼도 가려진 작은 값은
+  잡음과 섞여 확실히 알 수 없습니다. 합계도 따로 잡음이 더해지므로 부분의 합이 합계와 다를 수 있습니다.
+- 비율과 변화율은 공개된 숫자로만 계산합니다.
 - 모든 날짜는 한국 시간({TIMEZONE}) 기준입니다. UTC 3월 31일 23:30의 신청은 4월 1일로 집계됩니다.
 """,
     "en": f"""
@@ -27,9 +30,10 @@ RULES = {
   No name, email, date of birth, IP address, message or other identifier is stored.
 - A count **from 1 to {MIN_CELL - 1}** is shown as `<{MIN_CELL}` in tables and cards, and drawn grey or hatched in
   charts and on the map; its value appears nowhere. Zero is shown as zero.
-- Where a total is shown, other cells are hidden too (shown as `x`), so that a small count cannot be worked out by
-  subtraction.
-- Shares and changes are computed from shown numbers only; one that would need a hidden number is not shown.
+- Every other count carries a small noise of at most ±{MAX_NOISE} (the cell key method statistics offices use). The
+  same submissions always show as the same number, on any page, filter, link or export, and subtracting two numbers
+  gives a hidden count plus noise, never certainty. Totals get their own noise, so parts need not add up to them.
+- Shares and changes are computed from published numbers only.
 - All dates are Korea time ({TIMEZONE}): a submission at 23:30 UTC on 31 March counts on 1 April.
 """,
 }
