@@ -11,6 +11,7 @@ ptable CSV: each published count is exactly `true + pvalue`, within D of the tru
 
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 from datetime import date, timedelta
@@ -52,7 +53,7 @@ MAX_EXACT_RATE = 1 / 3
 # the extremes of the bounded noise (D below one count, D above the other) pin a count now and then
 MAX_CERTAIN_RATE = 0.02
 BASE_COUNTRIES = 3  # the smaller set of the set attack: the largest countries
-DAYS = 60  # end days of the one-day-shorter attack
+DAYS = 90  # end days of the one-day-shorter attack
 OTHERS = 40  # the countries added one at a time to the smaller set (the rest are all tiny)
 
 
@@ -117,6 +118,12 @@ def attacks(store, exporter, published) -> dict[str, Attack]:
     return {attack.name: attack for attack in found}
 
 
+def allowed(n: int, rate: float) -> float:
+    """The most successes of n that a rate of `rate` explains: the record keys are random at every load, so a
+    few dozen hidden counts can land above a third by chance; four standard deviations keep CI steady."""
+    return n * rate + 4 * math.sqrt(n * rate * (1 - rate))
+
+
 def test_differencing_recovers_hidden_counts_no_better_than_the_noise_allows(attacks):
     pooled = Attack("all four attacks")
     for attack in attacks.values():
@@ -124,11 +131,14 @@ def test_differencing_recovers_hidden_counts_no_better_than_the_noise_allows(att
         for name in ("hidden", "attackable", "exact", "certain"):
             setattr(pooled, name, getattr(pooled, name) + getattr(attack, name))
     print(pooled.line())
+    # the issue's attack and all of them together: over a thousand hidden counts, a third is a third
+    assert attacks["all countries minus all but C"].exact_rate <= MAX_EXACT_RATE
+    assert pooled.exact_rate <= MAX_EXACT_RATE
+    assert pooled.certain <= MAX_CERTAIN_RATE * pooled.hidden, pooled.line()
     for attack in attacks.values():
         assert attack.attackable >= 30, f"{attack.name}: too few hidden counts to measure"
-        assert attack.exact_rate <= MAX_EXACT_RATE, attack.line()
-        assert attack.certain <= MAX_CERTAIN_RATE * attack.hidden, attack.line() + f": {attack.examples}"
-    assert pooled.exact_rate <= MAX_EXACT_RATE
+        assert attack.exact <= allowed(attack.attackable, MAX_EXACT_RATE), attack.line()
+        assert attack.certain <= allowed(attack.hidden, MAX_CERTAIN_RATE), attack.line() + f": {attack.examples}"
 
 
 def test_every_published_count_is_within_d_and_never_small(attacks, published):
