@@ -322,13 +322,17 @@ def all_but_one_country(exporter: Exporter, cells: pd.DataFrame, countries: Sequ
     return attack
 
 
-def one_day_shorter(exporter: Exporter, cells: pd.DataFrame, start: date, days: int, check: Check) -> Attack:
+def one_day_shorter(
+    exporter: Exporter, cells: pd.DataFrame, start: date, days: int, check: Check, countries: Sequence[str] = ()
+) -> Attack:
     """[start, end] minus [start, end - 1 day], by feature, for each end day: the count of day `end`."""
     attack = Attack("a period minus the same period one day shorter")
-    shorter = _export(exporter, check, select(cells, start, start), ["feature"], None, dates=(start, start))
+    only = {"countries": list(countries)}
+    cells = select(cells, start, start + timedelta(days=days), **only)
+    shorter = _export(exporter, check, select(cells, start, start), ["feature"], None, dates=(start, start), **only)
     for offset in range(1, days):
         end = start + timedelta(days=offset)
-        longer = _export(exporter, check, select(cells, start, end), ["feature"], None, dates=(start, end))
+        longer = _export(exporter, check, select(cells, start, end), ["feature"], None, dates=(start, end), **only)
         _difference(attack, select(cells, end, end), ["feature"], None, longer, shorter, end.isoformat())
         shorter = longer
     return attack
@@ -360,7 +364,11 @@ def bigger_set(
 
 
 def total_minus_parts(
-    exporter: Exporter, cells: pd.DataFrame, labels: dict[str, dict[str, str]], check: Check
+    exporter: Exporter,
+    cells: pd.DataFrame,
+    labels: dict[str, dict[str, str]],
+    check: Check,
+    countries: Sequence[str] = (),
 ) -> Attack:
     """Each month's table by one dimension (excel, with its grand total) minus its shown parts: the `<10` bound.
 
@@ -371,9 +379,11 @@ def total_minus_parts(
     min_cell = Ptable.shipped().min_cell
     while month <= last:
         end = month_end(month)
-        chosen = select(cells, month, end)
+        chosen = select(cells, month, end, countries=countries)
         for dim, dim_labels in labels.items():
-            parts, total = exporter.excel(table_args(exporter.db, [dim], None, month, end, fmt="excel"), dim_labels)
+            parts, total = exporter.excel(
+                table_args(exporter.db, [dim], None, month, end, fmt="excel", countries=countries), dim_labels
+            )
             check(parts, chosen, [dim], None, total=total)
             hidden = [key for key, value in parts.items() if value == SMALL]
             truth = tabulate(chosen, [dim])
