@@ -40,7 +40,8 @@ run: load
 	$(PY) -m streamlit run dashboard/app.py --server.port 8501 --server.headless true
 
 # docs/testing.md: how the suite is organised, its markers and long mode; --durations shows where the time goes
-test: install browser
+# lint first: it takes a second, and a style slip should not wait for the whole suite
+test: lint browser
 	$(PY) -m pytest -n 2 --durations=25
 
 lint: install

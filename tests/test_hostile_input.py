@@ -1227,7 +1227,7 @@ def test_the_catalogue_covers_the_issue():
 
 # -- the fuzz ---------------------------------------------------------------------------------
 
-FUZZ_EXAMPLES = examples(100, 2000)
+FUZZ_EXAMPLES = examples(60, 2000)
 PERSONAL_COLUMNS = (
     "submission_id",
     "name",

@@ -24,7 +24,7 @@ from dashboard.store import current_version, query
 pytestmark = pytest.mark.heavy
 
 THREADS = 8
-LOADS = 10
+LOADS = 10 if LONG else 5
 ROWS = 20_000 if LONG else 2_000
 # each load adds a different mix of services, so that a version is known by its breakdown
 PAGE_QUERY = "select feature, sum(visits)::bigint as visits from visit_counts group by feature"
