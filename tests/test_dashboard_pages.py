@@ -539,6 +539,17 @@ def decoded(value: object) -> list:
     return [] if value is None else [value]
 
 
+SUPPRESSED_NAMES = tuple(f"({t('suppressed', lang)})" for lang in ("ko", "en"))
+
+
+def drawn_as_suppressed(trace: dict):
+    """position -> whether the trace draws that point as suppressed: a marker trace, or a hatched bar."""
+    if str(trace.get("name", "")).endswith(SUPPRESSED_NAMES):
+        return lambda position: True
+    shapes = trace.get("marker", {}).get("pattern", {}).get("shape")
+    return lambda position: isinstance(shapes, list) and shapes[position] == "/"
+
+
 def check_figure(spec: str, where: str) -> int:
     """No count from 1 to 9 in the data of any trace; returns how many suppressed markers there are."""
     figure = json.loads(spec)
@@ -547,8 +558,9 @@ def check_figure(spec: str, where: str) -> int:
     for index, trace in enumerate(figure["data"]):
         here = f"{where} trace {index} ({trace.get('name')})"
         count_axes = ["z"] + (["x"] if trace.get("orientation") == "h" else ["y"])
+        suppressed = drawn_as_suppressed(trace)
         for axis in count_axes:
-            for value in decoded(trace.get(axis)):
+            for position, value in enumerate(decoded(trace.get(axis))):
                 if value is None or (isinstance(value, float) and np.isnan(value)):
                     continue
                 if shares and axis == "y":
@@ -559,7 +571,8 @@ def check_figure(spec: str, where: str) -> int:
                 assert isinstance(value, int | float), f"{here}: {axis} holds {value!r}"
                 assert abs(value) == int(abs(value)), f"{here}: {axis} holds {value}"
                 assert not 1 <= abs(value) < MIN_CELL, f"{here}: {axis} shows {value}"
-                markers += abs(value) == MIN_CELL
+                # a marker: drawn at the threshold as suppressed (a published 10 is drawn at 10 too, as a count)
+                markers += abs(value) == MIN_CELL and suppressed(position)
         for key in ("text", "customdata", "hovertext", "name", "hovertemplate"):
             for value in decoded(trace.get(key)):
                 if isinstance(value, str) and COUNT_TEXT.fullmatch(value):
