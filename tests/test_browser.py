@@ -165,7 +165,8 @@ def test_shared_link_reproduces_the_filters(page: Page, server: Server) -> None:
 
 def _expect_filtered_everywhere(page: Page, code: str, total: int | None = None) -> None:
     """After a click on the Countries page (its run awaited): the URL names the country, the map draws it
-    alone, and every other page keeps the filter (the Overview's total is the country's, when given)."""
+    alone, and every other page keeps the filter (the Overview's total is the country's published count, when
+    given: the same cells as the table's row, so the same number)."""
     expect(page).to_have_url(re.compile(rf"[?&]country={code}(&|$)"))
     expect_no_error(page)
     iso3 = pycountry.countries.get(alpha_2=code).alpha_3
@@ -190,7 +191,8 @@ def _expect_filtered_everywhere(page: Page, code: str, total: int | None = None)
 
 
 def _click_first_table_row(page: Page, server: Server) -> tuple[str, int]:
-    """On the Countries page over every stored date; returns the first row's country and count."""
+    """On the Countries page over every stored date; returns the first row's country and its published count
+    (the table sorts by published counts: the true count plus the ptable's noise, tests/cellkey.py)."""
     store = server.store
     (top, visits), (_, runner_up) = store.top_countries(store.first, store.last)[:2]
     assert visits > runner_up, "the table's first row must be one country for this test"

@@ -17,13 +17,12 @@ import shlex
 import subprocess
 import sys
 import zipfile
-from collections import defaultdict
 from datetime import date
 from pathlib import Path
 
-import duckdb
 import pytest
-from conftest import REPO, raw_row, write_csv
+from cellkey import SMALL, Ptable, parse_raw, published_from, select, store_cells, tabulate
+from conftest import REPO, fix_record_keys, raw_row, write_csv
 
 from contract import MIN_CELL
 from dashboard.export import build_export, escape_text, log_export, log_pack, log_path, main, make_pack
@@ -44,30 +43,37 @@ KNOWN = [
     ("2025-01-10", "free_estimate", "CN", 40),
 ]
 
+# The stores' key sums are conftest.fix_record_keys's, so the noise is fixed. Checked by hand against
+# contract/ptable_v1.csv (true count, key sum mod 256 -> pvalue): coupon CN 30 (244) +2 = 32; coupon KR
+# 12 (91) -1 = 11; free_estimate CN 40 (54) -1 = 39; free_estimate KR 20 (80) -1 = 19; free_estimate JP
+# 15 (160) +0 = 15; the grand total 120 (51) -1 = 119, a cell of its own: the parts add up to 128.
+PERTURBED_NOTE_KO = (
+    '"모든 수치에는 개인을 알아볼 수 없도록 최대 ±3의 작은 잡음이 더해져 있어(셀 키 방식), '
+    '부분의 합이 합계와 조금 다를 수 있습니다."\r\n'
+)
 GOLDEN_EXCEL = (
     "\ufeff"
     "월 (Asia/Seoul),서비스,국가,신청 건수\r\n"
-    "2025-01-01,쿠폰,중국,30\r\n"
+    "2025-01-01,쿠폰,중국,32\r\n"
     "2025-01-01,쿠폰,일본,<10\r\n"
-    "2025-01-01,쿠폰,대한민국,x\r\n"
-    "2025-01-01,무료견적,중국,40\r\n"
-    "2025-01-01,무료견적,일본,x\r\n"
-    "2025-01-01,무료견적,대한민국,x\r\n"
-    "합계,,,120\r\n"
+    "2025-01-01,쿠폰,대한민국,11\r\n"
+    "2025-01-01,무료견적,중국,39\r\n"
+    "2025-01-01,무료견적,일본,15\r\n"
+    "2025-01-01,무료견적,대한민국,19\r\n"
+    "합계,,,119\r\n"
     "\r\n"
     "모든 날짜는 한국 시간(Asia/Seoul) 기준입니다.\r\n"
-    "<10: 10건 미만 (비공개)\r\n"
-    "x: 비공개 (작은 값의 역산 방지)\r\n"
+    "<10: 10건 미만 (비공개)\r\n" + PERTURBED_NOTE_KO
 ).encode()
 
 GOLDEN_RAW = (
     b"event_month,feature,country_code,visits,suppressed\n"
-    b"2025-01-01,coupon,CN,30,false\n"
+    b"2025-01-01,coupon,CN,32,false\n"
     b"2025-01-01,coupon,JP,,true\n"
-    b"2025-01-01,coupon,KR,,true\n"
-    b"2025-01-01,free_estimate,CN,40,false\n"
-    b"2025-01-01,free_estimate,JP,,true\n"
-    b"2025-01-01,free_estimate,KR,,true\n"
+    b"2025-01-01,coupon,KR,11,false\n"
+    b"2025-01-01,free_estimate,CN,39,false\n"
+    b"2025-01-01,free_estimate,JP,15,false\n"
+    b"2025-01-01,free_estimate,KR,19,false\n"
 )
 
 
@@ -81,6 +87,7 @@ def build_store(tmp_path: Path, known: list[tuple[str, str, str, int]], name: st
     db = tmp_path / name
     (result,) = load([raw], db)
     assert result.status == "loaded"
+    fix_record_keys(db)  # the same key sums on every load: the published numbers can be golden
     return db
 
 
@@ -136,10 +143,10 @@ def test_english_labels_and_filtered_name(store: Path) -> None:
     rows = list(csv.reader(io.StringIO(result.content.decode("utf-8-sig"))))
     assert rows[:5] == [
         ["Country", "Submissions"],
-        ["China", "40"],
+        ["China", "39"],
         ["Japan", "15"],
-        ["South Korea", "20"],
-        ["Total", "75"],
+        ["South Korea", "19"],
+        ["Total", "74"],  # 75 true, a cell of its own: the parts add up to 73
     ]
 
 
@@ -150,25 +157,14 @@ def test_excel_round_trip(store: Path) -> None:
     assert {row[2] for row in rows[1:7]} == {"대한민국", "일본", "중국"}
 
 
-def test_raw_round_trip_equals_sql_minus_suppressed(store: Path) -> None:
-    rows = list(csv.DictReader(io.StringIO(export(store, fmt="raw").content.decode("utf-8"))))
-    with duckdb.connect(str(store), read_only=True) as con:
-        expected = {
-            (month, feature, country): visits
-            for month, feature, country, visits in con.execute(
-                "select date_trunc('month', event_date)::date::varchar, feature, country, sum(visits)::bigint "
-                "from visit_counts where event_date between ? and ? group by all",
-                [START, END],
-            ).fetchall()
-        }
-    assert {(r["event_month"], r["feature"], r["country_code"]) for r in rows} == set(expected)
-    for row in rows:
-        key = (row["event_month"], row["feature"], row["country_code"])
-        if row["suppressed"] == "true":
-            assert row["visits"] == ""
-        else:
-            assert row["suppressed"] == "false"
-            assert int(row["visits"]) == expected[key]
+def test_raw_round_trip_equals_the_store_through_the_ptable(store: Path) -> None:
+    # every row is the store's true count and key sum through tests/cellkey.py's ptable; `<10` where 1..9
+    rows = parse_raw(export(store, fmt="raw").content)
+    truth = tabulate(select(store_cells(store), START, END), ["feature", "country"], "month")
+    assert rows == published_from(truth)
+    assert {key for key, value in rows.items() if value == SMALL} == {
+        key for key, (true, _) in truth.items() if 1 <= true < MIN_CELL
+    }
 
 
 @pytest.fixture(scope="module")
@@ -186,40 +182,28 @@ def small_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.parametrize(
     ("by", "period"), [(("feature", "country"), "month"), (("country",), "week"), (("feature",), "day")]
 )
-def test_privacy_no_small_number_and_no_lone_suppressed_cell(
+def test_privacy_every_count_is_the_ptables_and_none_is_small(
     small_store: Path, by: tuple[str, ...], period: str
 ) -> None:
-    raw = export(small_store, by=by, period=period, fmt="raw").content.decode("utf-8")
-    raw = list(csv.DictReader(io.StringIO(raw)))
+    """Both flavours: each cell and the grand total are the true count plus the ptable's noise for their key sum
+    (each total a cell of its own, complementary suppression gone), `<10` exactly where 1..9, never 1..9."""
+    cells = store_cells(small_store)
+    truth = tabulate(cells, by, period)
+    raw = parse_raw(export(small_store, by=by, period=period, fmt="raw").content)
+    assert raw == published_from(truth)
+    assert SMALL in raw.values()
+    assert all(value == SMALL or value == 0 or value >= MIN_CELL for value in raw.values())
+    ptable = Ptable.shipped()
+    for key, (true, _) in truth.items():
+        assert (raw[key] == SMALL) == (1 <= true < MIN_CELL), key
+        assert raw[key] == SMALL or abs(raw[key] - true) <= ptable.max_noise, key
     excel = list(csv.reader(io.StringIO(export(small_store, by=by, period=period).content.decode("utf-8-sig"))))
-    assert any(row["suppressed"] == "true" for row in raw)
-    for row in raw:
-        assert row["visits"] == "" or int(row["visits"]) >= MIN_CELL
-    for row in excel[1:]:
+    body = excel[1 : excel.index([]) - 1]  # the cells, without the header, the total row and the notes
+    assert [row[-1] for row in body] == [SMALL if value == SMALL else f"{value:,}" for value in raw.values()]
+    assert excel[excel.index([]) - 1][-1] == f"{published_from(tabulate(cells, []))[()]:,}"
+    for row in excel[1 : excel.index([])]:
         for cell in row:
             assert not cell.isdigit() or int(cell) == 0 or int(cell) >= MIN_CELL
-    # the excel file shows the grand total: never exactly one suppressed cell under it
-    assert sum(row["suppressed"] == "true" for row in raw) != 1
-    # and neither under any total the dashboard shows for this selection (a row or a column)
-    with duckdb.connect(str(small_store), read_only=True) as con:
-        true = {
-            tuple(key): visits
-            for *key, visits in con.execute(
-                f"select date_trunc('{period}', event_date)::date::varchar, {', '.join(by)}, sum(visits)::bigint "
-                "from visit_counts group by all"
-            ).fetchall()
-        }
-    columns = [f"event_{period}", *("country_code" if d == "country" else d for d in by)]
-    for keep in range(len(columns)):
-        groups: dict[tuple, list[tuple[str, int]]] = defaultdict(list)
-        for row in raw:
-            key = tuple(row[c] for i, c in enumerate(columns) if i != keep)
-            groups[key].append((row["suppressed"], true[tuple(row[c] for c in columns)]))
-        for members in groups.values():
-            hidden = [count for suppressed, count in members if suppressed == "true"]
-            total = sum(count for _, count in members)
-            # one hidden cell is fine only where the total itself is a small count (hidden as well)
-            assert len(hidden) != 1 or total < MIN_CELL
 
 
 @pytest.mark.parametrize("text", ["=1+1", "+82", "-x", "@SUM(A1)", "\tcmd", "\rcmd"])
@@ -238,8 +222,9 @@ def test_written_cells_escaped_and_numbers_untouched(tmp_path: Path, monkeypatch
     monkeypatch.setattr(module, "t", lambda key, lang: "=HYPERLINK()" if key == "total" else key)
     db = build_store(tmp_path, [("2025-01-05", "coupon", "KR", 12)])
     rows = list(csv.reader(io.StringIO(export(db, by=("feature",), period=None).content.decode("utf-8-sig"))))
-    assert rows[1] == ["coupon", "12"]
-    assert rows[2] == ["'=HYPERLINK()", "12"]
+    # 12 true, published 11 (fixed key sums): the total is the same one cell, so the same number
+    assert rows[1] == ["coupon", "11"]
+    assert rows[2] == ["'=HYPERLINK()", "11"]
 
 
 # the 59 days before START..END: November and December 2024
@@ -254,25 +239,26 @@ BEFORE = [
 GOLDEN_COMPARED_EXCEL = (
     "\ufeff"
     "월 (Asia/Seoul),서비스,신청 건수,비교 기간: 월,비교 기간 신청 건수,변화 (%)\r\n"
-    "2025-01-01,쿠폰,45,2024-11-01,0,\r\n"
-    "2025-01-01,무료견적,75,2024-11-01,11,581.8\r\n"
-    "2025-02-01,쿠폰,0,2024-12-01,45,-100.0\r\n"
-    "2025-02-01,무료견적,0,2024-12-01,50,-100.0\r\n"
-    "합계,,120,,106,13.2\r\n"
+    "2025-01-01,쿠폰,43,2024-11-01,0,\r\n"
+    "2025-01-01,무료견적,74,2024-11-01,11,572.7\r\n"
+    "2025-02-01,쿠폰,0,2024-12-01,48,-100.0\r\n"
+    "2025-02-01,무료견적,0,2024-12-01,47,-100.0\r\n"
+    "합계,,119,,106,12.3\r\n"
     "\r\n"
     "모든 날짜는 한국 시간(Asia/Seoul) 기준입니다.\r\n"
     "<10: 10건 미만 (비공개)\r\n"
-    "x: 비공개 (작은 값의 역산 방지)\r\n"
-    "비교 기간: 2024-11-03 ~ 2024-12-31. 기간 단위 행은 순서대로 짝지어집니다 (첫 주와 첫 주). "
+    + PERTURBED_NOTE_KO
+    + "비교 기간: 2024-11-03 ~ 2024-12-31. 기간 단위 행은 순서대로 짝지어집니다 (첫 주와 첫 주). "
     "변화는 두 값이 모두 공개될 때만 계산합니다.\r\n"
 ).encode()
 
+# changes from the published numbers: 74 / 11 - 1 = 5.7273 (the true 75 / 11 - 1 would be 5.8182)
 GOLDEN_COMPARED_RAW = (
     b"event_month,feature,visits,suppressed,comparison_event_month,comparison_visits,comparison_suppressed,change\n"
-    b"2025-01-01,coupon,45,false,2024-11-01,0,false,\n"
-    b"2025-01-01,free_estimate,75,false,2024-11-01,11,false,5.8182\n"
-    b"2025-02-01,coupon,0,false,2024-12-01,45,false,-1.0\n"
-    b"2025-02-01,free_estimate,0,false,2024-12-01,50,false,-1.0\n"
+    b"2025-01-01,coupon,43,false,2024-11-01,0,false,\n"
+    b"2025-01-01,free_estimate,74,false,2024-11-01,11,false,5.7273\n"
+    b"2025-02-01,coupon,0,false,2024-12-01,48,false,-1.0\n"
+    b"2025-02-01,free_estimate,0,false,2024-12-01,47,false,-1.0\n"
 )
 
 
@@ -295,8 +281,9 @@ def test_comparison_without_period_pairs_by_dimension(compared_store: Path) -> N
     rows = list(csv.DictReader(io.StringIO(export(compared_store, by=("country",), period=None, fmt="raw",
                                                   comparison=PREVIOUS).content.decode())))  # fmt: skip
     got = {row["country_code"]: (row["visits"], row["comparison_visits"], row["change"]) for row in rows}
-    # JP: 18 now, none before (a true zero, so no change); KR: 32 now against 36 before
-    assert got == {"CN": ("70", "70", "0.0"), "JP": ("18", "0", ""), "KR": ("32", "36", "-0.1111")}
+    # published (true): CN 69 (70) against 68 (70), JP 18 (18) against none before (a true zero, so no change),
+    # KR 33 (32) against 35 (36); each change from the published numbers: 69 / 68 - 1, 33 / 35 - 1
+    assert got == {"CN": ("69", "68", "0.0147"), "JP": ("18", "0", ""), "KR": ("33", "35", "-0.0571")}
 
 
 def test_comparison_periods_paired_in_order_even_when_their_number_differs(compared_store: Path) -> None:
@@ -310,14 +297,14 @@ def test_comparison_periods_paired_in_order_even_when_their_number_differs(compa
         for row in rows
     ]
     assert got == [
-        ("2025-01-06", "coupon", "33", "2024-11-18", "0"),
-        ("2025-01-06", "free_estimate", "75", "2024-11-18", "11"),
+        ("2025-01-06", "coupon", "34", "2024-11-18", "0"),  # true 33, 0
+        ("2025-01-06", "free_estimate", "74", "2024-11-18", "11"),  # true 75, 11
         # the period has no third week: its cells are empty, not zero, and come last
-        ("", "coupon", "", "2024-12-02", "45"),
-        ("", "free_estimate", "", "2024-12-02", "50"),
+        ("", "coupon", "", "2024-12-02", "48"),  # true 45
+        ("", "free_estimate", "", "2024-12-02", "47"),  # true 50
     ]
     assert [row["suppressed"] for row in rows] == ["false", "false", "", ""]
-    assert [row["change"] for row in rows] == ["", "5.8182", "", ""]
+    assert [row["change"] for row in rows] == ["", "5.7273", "", ""]
 
 
 def test_comparison_never_shows_a_small_number_nor_a_change_from_a_hidden_one(small_store: Path) -> None:

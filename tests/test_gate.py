@@ -1,14 +1,21 @@
-"""The privacy gate (DESIGN.md rule 4): primary and complementary suppression, shares, changes, formatting.
+"""The privacy gate (DESIGN.md rule 4): small counts suppressed, every other count perturbed by the cell key method.
 
-Expected tables are written out in full. The property test draws random
-tables with many small counts and checks, without calling the gate's own
-helpers, that no small count can be read or worked out from what it shows.
+Expected numbers are written out (each checked by hand against contract/ptable_v1.csv: true count, key sum
+mod 256 -> pvalue) or worked out by tests/cellkey.py, which reads the ptable CSV itself and never asks the
+gate. The property test draws random tables with key sums and checks every published cell and total
+against it: never 1..9, never more than D from the truth, the same cells always the same number.
+
+Complementary suppression (`x`) is gone on purpose (issue 12): inside one table a subtraction now gives
+the hidden count plus noise. Whether an attacker can still be *certain* of a small count, across tables
+and queries, is measured by tests/test_attacks.py: it is not "never" (near the threshold, or with the
+noise at its extremes, one subtraction can leave one possible value), but a rate the noise allows.
 """
 
 from __future__ import annotations
 
 import itertools
 
+import cellkey
 import numpy as np
 import pandas as pd
 import pytest
@@ -17,32 +24,66 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from contract import MIN_CELL
-from dashboard.gate import COMPLEMENT, SHOWN, SMALL, change, format_count, gate, is_small, margins, share
+from dashboard.gate import SHOWN, SMALL, change, format_count, gate, is_small, margins, share
 
 NA = None  # a suppressed count, as the tables below write it
+PTABLE = cellkey.Ptable.shipped()
 
 
 def table(dims: list[str], rows: list[tuple]) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=[*dims, "visits"])
+    """A table of true counts: the dimensions, `visits` and `key_sum` (the sum of the cell's record keys)."""
+    return pd.DataFrame(rows, columns=[*dims, "visits", "key_sum"])
 
 
 def published(frame: pd.DataFrame) -> list[tuple]:
-    """A gated frame as plain tuples: dimensions, visits (None when hidden), status."""
+    """A gated frame as plain tuples: dimensions, visits (None when suppressed), status."""
     return [
         (*row[:-2], None if pd.isna(row[-2]) else int(row[-2]), row[-1])
         for row in frame.itertuples(index=False, name=None)
     ]
 
 
-def test_min_cell_is_ten():
+def expected(true: list[int], key_sums: list[int]) -> list[tuple[int | None, str]]:
+    """(visits, status) the gate must publish, from tests/cellkey.py's reading of the ptable CSV."""
+    return [(NA, SMALL) if value == cellkey.SMALL else (value, SHOWN) for value in PTABLE.publish(true, key_sums)]
+
+
+def expected_totals(frame: pd.DataFrame, grouping: tuple[str, ...]) -> list[tuple]:
+    """A grouping's totals: the sum of its cells' true counts, keyed by the sum of their key sums."""
+    if not grouping:
+        return [expected([int(frame["visits"].sum())], [int(frame["key_sum"].sum())])[0]]
+    summed = frame.groupby(list(grouping), sort=False)[["visits", "key_sum"]].sum().reset_index()
+    keys = summed[list(grouping)].itertuples(index=False, name=None)
+    return [
+        (*key, *value)
+        for key, value in zip(keys, expected(list(summed["visits"]), list(summed["key_sum"])), strict=True)
+    ]
+
+
+def test_min_cell_is_ten_and_the_ptables():
     assert MIN_CELL == 10
+    # the gate's threshold and the ptable's are one: the table was built to never publish 1..min_cell-1
+    assert (PTABLE.min_cell, PTABLE.max_noise) == (MIN_CELL, 3)
 
 
-# --- primary suppression -------------------------------------------------------------------------
+# --- one count ------------------------------------------------------------------------------------
 
 
-def test_counts_from_one_to_nine_are_small_zero_and_ten_are_shown():
-    frame = table(["country"], [("AA", 0), ("BB", 1), ("CC", 5), ("DD", 9), ("EE", 10), ("FF", 11), ("GG", 1234)])
+def test_small_counts_are_suppressed_zero_is_zero_and_the_rest_carry_the_ptables_noise():
+    frame = table(
+        ["country"],
+        [
+            ("AA", 0, 0),
+            ("BB", 1, 200),
+            ("CC", 5, 77),
+            ("DD", 9, 1000),
+            ("EE", 10, 123),  # the ptable's row 10 has no noise
+            ("FF", 11, 40),  # ckey 40: -1
+            ("GG", 11, 250),  # ckey 250: +3
+            ("HH", 50, 7),  # ckey 7: -3
+            ("II", 1234, 4321),  # above 750: row (1234 - 1) % 250 + 501 = 734, ckey 225: +2
+        ],
+    )
     gated = gate(frame, ["country"])
     assert published(gated.cells) == [
         ("AA", 0, SHOWN),
@@ -50,27 +91,41 @@ def test_counts_from_one_to_nine_are_small_zero_and_ten_are_shown():
         ("CC", NA, SMALL),
         ("DD", NA, SMALL),
         ("EE", 10, SHOWN),
-        ("FF", 11, SHOWN),
-        ("GG", 1234, SHOWN),
+        ("FF", 10, SHOWN),
+        ("GG", 14, SHOWN),
+        ("HH", 47, SHOWN),
+        ("II", 1236, SHOWN),
     ]
+    assert [row[1:] for row in published(gated.cells)] == expected(list(frame["visits"]), list(frame["key_sum"]))
     assert gated.totals == {}
     assert gated.min_cell == 10
 
 
-def test_a_stricter_min_cell_of_eleven_hides_ten_too():
-    frame = table(["country"], [("AA", 0), ("BB", 1), ("CC", 10), ("DD", 11), ("EE", 12)])
-    assert published(gate(frame, ["country"], min_cell=11).cells) == [
-        ("AA", 0, SHOWN),
-        ("BB", NA, SMALL),
-        ("CC", NA, SMALL),
-        ("DD", 11, SHOWN),
-        ("EE", 12, SHOWN),
+@pytest.mark.parametrize("count", [10, 11, 12, 13, 20, 100, 500, 750, 751, 1000, 123_456])
+def test_every_cell_key_gives_the_ptables_number(count):
+    # the same count under each of the 256 cell keys, and each key sum 256 further on: the key is mod 256
+    key_sums = [*range(256), *(256 * count - 1 - k for k in range(256))]
+    frame = table(["k"], [(k, count, k) for k in key_sums])
+    got = published(gate(frame, ["k"]).cells)
+    assert [row[1:] for row in got] == expected([count] * len(key_sums), key_sums)
+    noise = {visits - count for _, visits, _ in got}
+    assert noise <= set(range(-PTABLE.max_noise, PTABLE.max_noise + 1))
+    assert all(visits >= MIN_CELL for _, visits, _ in got)
+
+
+def test_missing_counts_and_key_sums_are_zeros_and_the_columns_can_be_named():
+    frame = pd.DataFrame({"feature": ["coupon", "self_diagnosis", "free_estimate"], "n": [None, 3, 50], "k": [0, 5, 7]})
+    assert published(gate(frame, ["feature"], value="n", key="k").cells) == [
+        ("coupon", 0, SHOWN),
+        ("self_diagnosis", NA, SMALL),
+        ("free_estimate", 47, SHOWN),
     ]
-
-
-def test_missing_counts_are_zeros_and_the_value_column_can_be_named():
-    frame = pd.DataFrame({"feature": ["coupon", "self_diagnosis"], "n": [None, 3]})
-    assert published(gate(frame, ["feature"], value="n").cells) == [("coupon", 0, SHOWN), ("self_diagnosis", NA, SMALL)]
+    # a missing key sum is a zero key sum (ckey 0): 50 under ckey 0 is the ptable's (50, 0)
+    frame["k"] = [None, None, None]
+    assert published(gate(frame, ["feature"], value="n", key="k").cells)[2] == (
+        "free_estimate",
+        *expected([50], [0])[0],
+    )
 
 
 def test_is_small():
@@ -78,209 +133,120 @@ def test_is_small():
     assert list(is_small(np.array([0, 1, 9, 10, 11]), min_cell=11)) == [False, True, True, True, False]
 
 
-# --- complementary suppression, one dimension and a grand total ----------------------------------
+def test_a_stricter_min_cell_of_eleven_hides_ten_too():
+    frame = table(["country"], [("AA", 0, 0), ("BB", 1, 9), ("CC", 10, 123), ("DD", 12, 1900), ("EE", 15, 1900)])
+    assert published(gate(frame, ["country"], min_cell=11).cells) == [
+        ("AA", 0, SHOWN),
+        ("BB", NA, SMALL),
+        ("CC", NA, SMALL),
+        ("DD", 12, SHOWN),  # ckey 108: 0
+        ("EE", 15, SHOWN),  # ckey 108: 0
+    ]
 
 
-def test_one_small_cell_beside_a_total_takes_the_smallest_shown_cell_with_it():
-    frame = table(["country"], [("AA", 3), ("BB", 15), ("CC", 12), ("DD", 40), ("EE", 0)])
+@pytest.mark.xfail(
+    strict=True,
+    reason="the ptable is built for min_cell 10: under min_cell 11 a true 11 can be published as 10 "
+    "(row 11, ckey 40: -1). A stricter threshold needs its own ptable; the gate does not refuse one.",
+)
+def test_a_stricter_min_cell_never_publishes_the_counts_it_suppresses():
+    (row,) = published(gate(table(["country"], [("AA", 11, 40)]), ["country"], min_cell=11).cells)
+    assert row[2] == SMALL or row[1] >= 11
+
+
+# --- totals: cells of their own --------------------------------------------------------------------
+
+
+def test_a_total_is_a_cell_of_its_own_keyed_by_its_parts_key_sums():
+    frame = table(["country"], [("AA", 3, 3), ("BB", 15, 1900), ("CC", 12, 1800), ("DD", 40, 5000), ("EE", 0, 0)])
     gated = gate(frame, ["country"], totals_over=[()])
-    # without the complement, 70 - 15 - 12 - 40 would give AA = 3
+    # no part is hidden to protect AA: the total is 70 under key sum 3 + 1900 + 1800 + 5000 = 8703 (ckey 255: +3)
     assert published(gated.cells) == [
         ("AA", NA, SMALL),
-        ("BB", 15, SHOWN),
-        ("CC", NA, COMPLEMENT),
-        ("DD", 40, SHOWN),
+        ("BB", 15, SHOWN),  # ckey 108: 0
+        ("CC", 10, SHOWN),  # ckey 8: -2
+        ("DD", 40, SHOWN),  # ckey 136: 0
         ("EE", 0, SHOWN),
     ]
-    assert published(gated.totals[()]) == [(70, SHOWN)]
-    assert gated.grand_total() == (70, SHOWN)
+    assert published(gated.totals[()]) == [(73, SHOWN)]
+    assert gated.grand_total() == (73, SHOWN)
+    # the parts need not add up: 15 + 10 + 40 + a small count is at most 74, and 73 - 65 says nothing certain
+    assert published(gate(table(["all"], [("all", 70, 8703)]), ["all"]).cells) == [("all", 73, SHOWN)]
 
 
-def test_without_a_total_no_complement_is_needed():
-    frame = table(["country"], [("AA", 3), ("BB", 15), ("CC", 12)])
-    assert published(gate(frame, ["country"]).cells) == [("AA", NA, SMALL), ("BB", 15, SHOWN), ("CC", 12, SHOWN)]
-
-
-def test_hidden_cells_that_add_up_to_a_small_count_take_one_more():
-    frame = table(["country"], [("AA", 2), ("BB", 3), ("CC", 50), ("DD", 60)])
+def test_a_total_over_one_nonzero_cell_is_that_cells_number():
+    # zeros add nothing to the key: the same records give the same number, as a cell or as a total
+    frame = table(["country"], [("AA", 0, 0), ("BB", 50, 7), ("CC", 0, 0)])
     gated = gate(frame, ["country"], totals_over=[()])
-    # two hidden cells are not enough when 115 - 50 - 60 = 5 says they are small together
-    assert published(gated.cells) == [("AA", NA, SMALL), ("BB", NA, SMALL), ("CC", NA, COMPLEMENT), ("DD", 60, SHOWN)]
-    assert gated.grand_total() == (115, SHOWN)
+    assert published(gated.cells)[1] == ("BB", 47, SHOWN)
+    assert gated.grand_total() == (47, SHOWN)
 
 
-def test_hidden_cells_that_add_up_to_ten_or_more_are_safe_as_they_are():
-    frame = table(["country"], [("AA", 4), ("BB", 7), ("CC", 50)])
-    gated = gate(frame, ["country"], totals_over=[()])
-    assert published(gated.cells) == [("AA", NA, SMALL), ("BB", NA, SMALL), ("CC", 50, SHOWN)]
-    assert gated.grand_total() == (61, SHOWN)
-
-
-def test_zeros_are_never_used_as_complements():
-    frame = table(["country"], [("AA", 3), ("BB", 0), ("CC", 0), ("DD", 25)])
-    gated = gate(frame, ["country"], totals_over=[()])
-    assert published(gated.cells) == [("AA", NA, SMALL), ("BB", 0, SHOWN), ("CC", 0, SHOWN), ("DD", NA, COMPLEMENT)]
-    assert gated.grand_total() == (28, SHOWN)
-
-
-def test_a_total_whose_other_parts_are_all_zero_is_hidden_itself():
-    # the small cell is the whole total: nothing else can protect it
-    gated = gate(table(["country"], [("AA", 4), ("BB", 0)]), ["country"], totals_over=[()])
+def test_small_zero_and_empty_totals():
+    gated = gate(table(["country"], [("AA", 4, 300), ("BB", 0, 0)]), ["country"], totals_over=[()])
     assert published(gated.cells) == [("AA", NA, SMALL), ("BB", 0, SHOWN)]
     assert gated.grand_total() == (None, SMALL)
-
-
-def test_an_all_zero_table_is_shown():
-    gated = gate(table(["country"], [("AA", 0), ("BB", 0)]), ["country"], totals_over=[()])
+    gated = gate(table(["country"], [("AA", 0, 0), ("BB", 0, 0)]), ["country"], totals_over=[()])
     assert published(gated.cells) == [("AA", 0, SHOWN), ("BB", 0, SHOWN)]
     assert gated.grand_total() == (0, SHOWN)
-
-
-def test_an_empty_table_has_a_zero_total():
     gated = gate(table(["country"], []), ["country"], totals_over=[()])
     assert published(gated.cells) == []
     assert gated.grand_total() == (0, SHOWN)
 
 
-def test_min_cell_eleven_with_a_total():
-    frame = table(["country"], [("AA", 10), ("BB", 11), ("CC", 30)])
-    gated = gate(frame, ["country"], totals_over=[()], min_cell=11)
-    assert published(gated.cells) == [("AA", NA, SMALL), ("BB", NA, COMPLEMENT), ("CC", 30, SHOWN)]
-    assert gated.grand_total() == (51, SHOWN)
-
-
-# --- two dimensions with row, column and grand totals --------------------------------------------
-
 GENDER_AGE = ["gender", "age_group"]
 ALL_MARGINS = [("gender",), ("age_group",), ()]
+GENDER_AGE_ROWS = [
+    ("female", "20-29", 4, 511),
+    ("female", "30-39", 30, 3828),
+    ("female", "40-49", 25, 3000),
+    ("male", "20-29", 15, 1900),
+    ("male", "30-39", 40, 5000),
+    ("male", "40-49", 0, 0),
+]
 
 
-def test_gender_by_age_with_all_totals():
-    frame = table(
-        GENDER_AGE,
-        [
-            ("female", "20-29", 4),
-            ("female", "30-39", 30),
-            ("female", "40-49", 25),
-            ("male", "20-29", 15),
-            ("male", "30-39", 40),
-            ("male", "40-49", 12),
-        ],
-    )
+def test_gender_by_age_with_every_total():
+    frame = table(GENDER_AGE, GENDER_AGE_ROWS)
     gated = gate(frame, GENDER_AGE, totals_over=ALL_MARGINS)
-    # a rectangle of hidden cells: each row and column has two, and 4 could be anything from 0 to 19
     assert published(gated.cells) == [
         ("female", "20-29", NA, SMALL),
-        ("female", "30-39", 30, SHOWN),
-        ("female", "40-49", NA, COMPLEMENT),
-        ("male", "20-29", NA, COMPLEMENT),
-        ("male", "30-39", 40, SHOWN),
-        ("male", "40-49", NA, COMPLEMENT),
-    ]
-    assert published(gated.totals[("gender",)]) == [("female", 59, SHOWN), ("male", 67, SHOWN)]
-    assert published(gated.totals[("age_group",)]) == [
-        ("20-29", 19, SHOWN),
-        ("30-39", 70, SHOWN),
-        ("40-49", 37, SHOWN),
-    ]
-    assert gated.grand_total() == (126, SHOWN)
-
-
-def test_gender_by_age_where_a_zero_cannot_protect_a_column():
-    frame = table(
-        GENDER_AGE,
-        [
-            ("female", "20-29", 4),
-            ("female", "30-39", 30),
-            ("female", "40-49", 25),
-            ("male", "20-29", 15),
-            ("male", "30-39", 40),
-            ("male", "40-49", 0),
-        ],
-    )
-    gated = gate(frame, GENDER_AGE, totals_over=ALL_MARGINS)
-    # 40-49 has one nonzero part left: its total is hidden instead, and that spreads
-    assert published(gated.cells) == [
-        ("female", "20-29", NA, SMALL),
-        ("female", "30-39", NA, COMPLEMENT),
-        ("female", "40-49", NA, COMPLEMENT),
-        ("male", "20-29", NA, COMPLEMENT),
-        ("male", "30-39", NA, COMPLEMENT),
+        ("female", "30-39", 32, SHOWN),  # ckey 244: +2
+        ("female", "40-49", 26, SHOWN),  # ckey 184: +1
+        ("male", "20-29", 15, SHOWN),  # ckey 108: 0
+        ("male", "30-39", 40, SHOWN),  # ckey 136: 0
         ("male", "40-49", 0, SHOWN),
     ]
-    assert published(gated.totals[("gender",)]) == [("female", 59, SHOWN), ("male", 55, SHOWN)]
-    assert published(gated.totals[("age_group",)]) == [
-        ("20-29", NA, COMPLEMENT),
-        ("30-39", 70, SHOWN),
-        ("40-49", NA, COMPLEMENT),
-    ]
-    assert gated.grand_total() == (114, SHOWN)
-
-
-def test_a_hidden_total_keeps_one_of_its_parts_hidden():
-    frame = table(
-        GENDER_AGE, [("female", "20-29", 3), ("female", "30-39", 20), ("male", "20-29", 0), ("male", "30-39", 0)]
-    )
-    gated = gate(frame, GENDER_AGE, totals_over=[("age_group",), ()])
-    # 30-39 is hidden to protect 20-29 (23 - 20 = 3); its only part must not give it away
-    assert published(gated.totals[("age_group",)]) == [("20-29", NA, SMALL), ("30-39", NA, COMPLEMENT)]
     assert published(gated.cells) == [
-        ("female", "20-29", NA, SMALL),
-        ("female", "30-39", NA, COMPLEMENT),
-        ("male", "20-29", 0, SHOWN),
-        ("male", "30-39", 0, SHOWN),
+        (*row[:2], *value)
+        for row, value in zip(
+            GENDER_AGE_ROWS, expected([r[2] for r in GENDER_AGE_ROWS], [r[3] for r in GENDER_AGE_ROWS]), strict=True
+        )
     ]
-    assert gated.grand_total() == (23, SHOWN)
+    for grouping in ALL_MARGINS:
+        assert published(gated.totals[grouping]) == expected_totals(frame, grouping), grouping
 
 
-def test_a_row_a_column_and_the_grand_total_together_do_not_give_a_cell_away():
-    frame = table(
-        ["a", "b"],
-        [
-            ("r0", "c0", 0),
-            ("r0", "c1", 19),
-            ("r0", "c2", 0),
-            ("r1", "c0", 0),
-            ("r1", "c1", 10),
-            ("r1", "c2", 0),
-            ("r2", "c0", 36),
-            ("r2", "c1", 3),
-            ("r2", "c2", 2),
-        ],
-    )
-    gated = gate(frame, ["a", "b"], totals_over=[("a",), ("b",), ()])
-    # every sum on its own has two hidden parts or more, but showing row r2 (41) beside column c1 (32)
-    # and the grand total (70) would give the cell where they cross: 41 + 32 - 70 = 3
-    assert published(gated.cells) == [
-        ("r0", "c0", 0, SHOWN),
-        ("r0", "c1", NA, COMPLEMENT),
-        ("r0", "c2", 0, SHOWN),
-        ("r1", "c0", 0, SHOWN),
-        ("r1", "c1", NA, COMPLEMENT),
-        ("r1", "c2", 0, SHOWN),
-        ("r2", "c0", NA, COMPLEMENT),
-        ("r2", "c1", NA, SMALL),
-        ("r2", "c2", NA, SMALL),
-    ]
-    assert published(gated.totals[("a",)]) == [("r0", NA, COMPLEMENT), ("r1", NA, COMPLEMENT), ("r2", NA, COMPLEMENT)]
-    assert published(gated.totals[("b",)]) == [("c0", NA, COMPLEMENT), ("c1", 32, SHOWN), ("c2", NA, SMALL)]
-    assert gated.grand_total() == (70, SHOWN)
+def test_a_total_is_the_gate_of_one_cell_holding_its_parts():
+    frame = table(GENDER_AGE, GENDER_AGE_ROWS)
+    gated = gate(frame, GENDER_AGE, totals_over=ALL_MARGINS)
+    female_total = published(gated.totals[("gender",)])[0]
+    alone = gate(table(["gender"], [("female", 4 + 30 + 25, 511 + 3828 + 3000)]), ["gender"])
+    assert published(alone.cells) == [female_total]
 
 
-def test_row_and_column_totals_imply_the_grand_total():
-    frame = table(["a", "b"], [("r0", "c0", 5), ("r0", "c1", 30), ("r1", "c0", 40), ("r1", "c1", 50)])
-    gated = gate(frame, ["a", "b"], totals_over=[("a",), ("b",)])
-    # the grand total is not asked for, but both margins add up to it: it is protected as if shown
-    assert gated.grand_total() == (125, SHOWN)
-    assert published(gated.cells) == [
-        ("r0", "c0", NA, SMALL),
-        ("r0", "c1", NA, COMPLEMENT),
-        ("r1", "c0", NA, COMPLEMENT),
-        ("r1", "c1", NA, COMPLEMENT),
-    ]
+def test_the_same_input_twice_and_in_another_order_gives_the_same_numbers():
+    frame = table(GENDER_AGE, GENDER_AGE_ROWS)
+    first = gate(frame, GENDER_AGE, totals_over=ALL_MARGINS)
+    again = gate(frame.copy(), GENDER_AGE, totals_over=ALL_MARGINS)
+    shuffled = gate(frame.iloc[::-1], GENDER_AGE, totals_over=ALL_MARGINS)
+    assert published(first.cells) == published(again.cells) == sorted(published(shuffled.cells))
+    for grouping in ALL_MARGINS:
+        assert published(first.totals[grouping]) == published(again.totals[grouping])
+        assert sorted(published(first.totals[grouping])) == sorted(published(shuffled.totals[grouping]))
 
 
-# --- the property test ---------------------------------------------------------------------------
+# --- the property test -----------------------------------------------------------------------------
 
 MARGINS = [("a",), ("b",), ()]
 
@@ -288,93 +254,57 @@ MARGINS = [("a",), ("b",), ()]
 @st.composite
 def tables(draw):
     rows, columns = draw(st.integers(1, 4)), draw(st.integers(1, 4))
-    # mostly zeros and counts around the threshold, where suppression has work to do
-    count = st.one_of(st.just(0), st.integers(0, 15), st.integers(1, 9), st.integers(10, 80))
+    # mostly zeros and counts around the threshold, where the ptable's rows differ most; and some large ones
+    count = st.one_of(st.just(0), st.integers(0, 15), st.integers(1, 9), st.integers(10, 80), st.integers(700, 5000))
     values = draw(st.lists(count, min_size=rows * columns, max_size=rows * columns))
+    # a valid key sum: each of the cell's records has a key of 0..255
+    keys = [draw(st.integers(0, 255 * value)) for value in values]
     frame = table(
-        ["a", "b"], [(f"a{i}", f"b{j}", values[i * columns + j]) for i in range(rows) for j in range(columns)]
+        ["a", "b"],
+        [
+            (f"a{i}", f"b{j}", values[i * columns + j], keys[i * columns + j])
+            for i in range(rows)
+            for j in range(columns)
+        ],
     )
     totals = draw(st.lists(st.sampled_from(MARGINS), unique=True, max_size=3))
-    min_cell = draw(st.sampled_from([10, 10, 11, 3]))
-    return frame, totals, min_cell
+    return frame, totals
 
 
-def follows_exactly(equations: list[np.ndarray], unknown: int) -> bool:
-    """Whether the shown sums, combined, pin one hidden cell: its unit vector is in their span."""
-    if not equations:
-        return False
-    matrix = np.array(equations, dtype=float)
-    unit = np.zeros(matrix.shape[1])
-    unit[unknown] = 1.0
-    return np.linalg.matrix_rank(np.vstack([matrix, unit])) == np.linalg.matrix_rank(matrix)
+def check_published(value: int | None, status: str, true: int) -> None:
+    """One published number: `<10` exactly for 1..9, zero for zero, else within D of the truth and >= 10."""
+    if 1 <= true < MIN_CELL:
+        assert (value, status) == (NA, SMALL)
+        return
+    assert status == SHOWN
+    if true == 0:
+        assert value == 0
+    else:
+        assert value >= MIN_CELL and abs(value - true) <= PTABLE.max_noise
+        # and one published number alone never tells its true count (the ptable's support)
+        assert true in PTABLE.consistent(value) and len(PTABLE.consistent(value)) > 1
 
 
 @settings(max_examples=examples(150, 1000), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(tables())
-def test_property_no_small_count_can_be_read_or_worked_out(case):
-    frame, totals_over, min_cell = case
-    gated = gate(frame, ["a", "b"], totals_over=totals_over, min_cell=min_cell)
-    truth = frame["visits"].to_numpy()
+def test_property_every_published_count_is_the_ptables_never_small_and_within_d(case):
+    frame, totals_over = case
+    gated = gate(frame, ["a", "b"], totals_over=totals_over)
+    again = gate(frame, ["a", "b"], totals_over=totals_over)
     cells = gated.cells
     assert cells[["a", "b"]].equals(frame[["a", "b"]])
-    hidden = (cells["status"] != SHOWN).to_numpy()
-    # shown values are the true ones; the small ones are exactly the counts from 1 to min_cell - 1
-    assert cells["visits"].isna().to_numpy().tolist() == hidden.tolist()
-    assert (cells.loc[~hidden, "visits"].astype(int).to_numpy() == truth[~hidden]).all()
-    assert ((cells["status"] == SMALL).to_numpy() == ((truth >= 1) & (truth < min_cell))).all()
-    assert not (hidden & (truth == 0)).any(), "a zero is never hidden"
+    assert published(cells) == published(again.cells)
+    assert [row[2:] for row in published(cells)] == expected(list(frame["visits"]), list(frame["key_sum"]))
+    for (*_, value, status), true in zip(published(cells), frame["visits"], strict=True):
+        check_published(value, status, int(true))
     assert {tuple(g) for g in totals_over} <= set(gated.totals)
-
-    # every level as {key: (true count, status, cells in it)}: the cells, then each grouping's totals
-    levels = {
-        ("a", "b"): {
-            (a, b): (v, s, frame.index[i : i + 1])
-            for i, (a, b, v, s) in enumerate(zip(frame["a"], frame["b"], truth, cells["status"], strict=True))
-        }
-    }
     for grouping, totals in gated.totals.items():
-        level = {}
-        for row in totals.to_dict("records"):
-            key = tuple(row[dim] for dim in grouping)
-            inside = frame.index[
-                np.logical_and.reduce([frame[d] == k for d, k in zip(grouping, key, strict=True)])
-                if grouping
-                else np.ones(len(frame), dtype=bool)
-            ]
-            true_total = int(truth[inside].sum())
-            if row["status"] == SHOWN:
-                assert row["visits"] == true_total
-                assert not 1 <= true_total < min_cell
-            else:
-                assert pd.isna(row["visits"])
-                assert row["status"] == (SMALL if 1 <= true_total < min_cell else COMPLEMENT)
-                if true_total > 0:
-                    assert hidden[inside].any(), "a hidden total keeps at least one of its cells hidden"
-            level[key] = (true_total, row["status"], inside)
-        levels[grouping] = level
-
-    shown_sums: list[np.ndarray] = []
-    for coarse in gated.totals:
-        for total_key, (_, status, inside) in levels[coarse].items():
-            if status != SHOWN:
-                continue
-            shown_sums.append(np.isin(np.flatnonzero(hidden), inside).astype(float))
-            # every sum whose total is shown, over the cells or over a finer grouping's totals
-            for finer, level in levels.items():
-                if not set(coarse) < set(finer):
-                    continue
-                parts = [
-                    (v, s)
-                    for key, (v, s, _) in level.items()
-                    if tuple(key[finer.index(d)] for d in coarse) == total_key
-                ]
-                hidden_parts = [v for v, s in parts if s != SHOWN]
-                assert len(hidden_parts) != 1, f"{coarse}={total_key} over {finer}: one hidden part"
-                assert not 1 <= sum(hidden_parts) < min_cell, f"{coarse}={total_key} over {finer}: a small hidden sum"
-    # and all the shown sums at once: no small cell follows from them exactly
-    for position, index in enumerate(np.flatnonzero(hidden)):
-        if cells["status"].iloc[index] == SMALL:
-            assert not follows_exactly(shown_sums, position), f"cell {index} can be worked out"
+        assert published(totals) == expected_totals(frame, grouping), grouping
+        assert published(totals) == published(again.totals[grouping])
+        true_totals = frame.groupby(list(grouping), sort=False)["visits"].sum() if grouping else None
+        for row in published(totals):
+            true = int(frame["visits"].sum()) if not grouping else int(true_totals.loc[row[0]])
+            check_published(row[-2], row[-1], true)
 
 
 # --- shares, changes, formatting -----------------------------------------------------------------
@@ -398,6 +328,27 @@ def test_share_is_na_when_the_whole_is_hidden_or_zero():
     assert values(share(pd.Series([10, 10], dtype="Int64"), pd.Series([0, 20], dtype="Int64"))) == [None, 0.5]
 
 
+def test_shares_and_changes_of_gated_tables_use_the_published_numbers():
+    frame = table(["country"], [("AA", 3, 3), ("BB", 15, 1900), ("CC", 12, 1800), ("DD", 40, 5000)])
+    gated = gate(frame, ["country"], totals_over=[()])
+    # published 10, 15, 40 of a published 73 (the true 12, 15, 40 of 70 would give other shares)
+    assert values(share(gated.cells["visits"], gated.grand_total()[0])) == [
+        None,
+        round(15 / 73, 6),
+        round(10 / 73, 6),
+        round(40 / 73, 6),
+    ]
+    before = gate(table(["country"], [("AA", 20, 7), ("BB", 11, 40), ("CC", 50, 7), ("DD", 4, 9)]), ["country"])
+    # AA 20 -> 17 (ckey 7: -3), BB 11 -> 10, CC 50 -> 47, DD small
+    assert published(before.cells) == [("AA", 17, SHOWN), ("BB", 10, SHOWN), ("CC", 47, SHOWN), ("DD", NA, SMALL)]
+    assert values(change(gated.cells["visits"], before.cells["visits"])) == [
+        None,
+        round(15 / 10 - 1, 6),
+        round(10 / 47 - 1, 6),
+        None,
+    ]
+
+
 def test_change_between_shown_counts():
     current = pd.Series([30, 10, 0], dtype="Int64")
     previous = pd.Series([20, 40, 15], dtype="Int64")
@@ -411,7 +362,7 @@ def test_change_is_na_when_either_is_hidden_or_the_base_is_zero():
 
 
 @pytest.mark.parametrize(
-    ("visits", "status", "min_cell", "expected"),
+    ("visits", "status", "min_cell", "expected_text"),
     [
         (0, SHOWN, 10, "0"),
         (10, SHOWN, 10, "10"),
@@ -419,25 +370,25 @@ def test_change_is_na_when_either_is_hidden_or_the_base_is_zero():
         (1234567, SHOWN, 10, "1,234,567"),
         (None, SMALL, 10, "<10"),
         (pd.NA, SMALL, 11, "<11"),
-        (None, COMPLEMENT, 10, "x"),
     ],
 )
-def test_format_count(visits, status, min_cell, expected):
-    assert format_count(visits, status, min_cell) == expected
+def test_format_count(visits, status, min_cell, expected_text):
+    assert format_count(visits, status, min_cell) == expected_text
 
 
 def test_format_count_never_prints_a_hidden_value_even_if_given_one():
     assert format_count(7, SMALL) == "<10"
-    assert format_count(25, COMPLEMENT, hidden_label="비공개") == "비공개"
 
 
 def test_every_margin_combination_keeps_the_asked_totals():
-    frame = table(["a", "b"], [("r0", "c0", 12), ("r0", "c1", 20), ("r1", "c0", 30), ("r1", "c1", 44)])
+    frame = table(["a", "b"], [("r0", "c0", 12, 91), ("r0", "c1", 20, 80), ("r1", "c0", 30, 244), ("r1", "c1", 44, 9)])
     for count in range(4):
         for totals in itertools.combinations(MARGINS, count):
             gated = gate(frame, ["a", "b"], totals_over=list(totals))
             assert set(totals) <= set(gated.totals)
             assert (gated.cells["status"] == SHOWN).all()
+            for grouping in totals:
+                assert published(gated.totals[grouping]) == expected_totals(frame, grouping)
 
 
 def test_margins_lists_every_total_of_a_table():
@@ -448,20 +399,14 @@ def test_margins_lists_every_total_of_a_table():
 
 def test_three_dimensions_with_every_margin():
     rows = [
-        (f"a{i}", f"b{j}", f"c{k}", (i * 7 + j * 5 + k * 3) % 14) for i in range(3) for j in range(2) for k in range(2)
+        (f"a{i}", f"b{j}", f"c{k}", (i * 7 + j * 5 + k * 3) % 14, (i * 7 + j * 5 + k * 3) % 14 * 97 + i + j + k)
+        for i in range(3)
+        for j in range(2)
+        for k in range(2)
     ]
-    frame = pd.DataFrame(rows, columns=["a", "b", "c", "visits"])
+    frame = pd.DataFrame(rows, columns=["a", "b", "c", "visits", "key_sum"])
     gated = gate(frame, ["a", "b", "c"], totals_over=margins(["a", "b", "c"]))
     assert set(gated.totals) == set(margins(["a", "b", "c"]))
-    truth = frame["visits"].to_numpy()
-    hidden = (gated.cells["status"] != SHOWN).to_numpy()
-    assert ((gated.cells["status"] == SMALL).to_numpy() == ((truth >= 1) & (truth < 10))).all()
+    assert [row[3:] for row in published(gated.cells)] == expected(list(frame["visits"]), list(frame["key_sum"]))
     for grouping, totals in gated.totals.items():
-        for row in totals.to_dict("records"):
-            inside = (
-                np.logical_and.reduce([frame[d] == row[d] for d in grouping]) if grouping else np.ones(len(frame), bool)
-            )
-            if row["status"] == SHOWN:
-                assert row["visits"] == truth[inside].sum()
-                assert (inside & hidden).sum() != 1
-                assert not 1 <= truth[inside & hidden].sum() < 10
+        assert published(totals) == expected_totals(frame, grouping), grouping
