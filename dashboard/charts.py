@@ -12,7 +12,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.gate import SHOWN, Gated, format_count
+from dashboard.gate import SHOWN, Gated, format_count, share
 from dashboard.i18n import alpha3, country_name, t
 
 PALETTE = ["#2563eb", "#16a34a", "#f59e0b", "#db2777", "#7c3aed", "#0891b2", "#dc2626", "#65a30d", "#9ca3af"]
@@ -191,12 +191,13 @@ def world_map(cells: pd.DataFrame, lang: str, *, min_cell: int, height: int = 46
 def share_bars(gated: Gated, x: str, dimension: str, values: list[str], lang: str) -> go.Figure:
     """Each value's share of every `x` (100% stacked bars).
 
-    Hidden cells are drawn together as one grey share: the gate makes sure
-    that what they add up to is never a small count.
+    Small cells are drawn together as one grey share, what the shown shares
+    leave of the total. Every share is of published numbers, each with its
+    own noise, so a stack can end a little short of 100% or past it.
     """
     cells = gated.cells.copy()
-    totals = gated.totals[(x,)].set_index(x)["visits"].astype("Float64")
-    cells["share"] = cells["visits"].astype("Float64") / cells[x].map(totals)
+    totals = gated.totals[(x,)].set_index(x)["visits"]
+    cells["share"] = share(cells["visits"], cells[x].map(totals))
     if x in ("country", "age_group"):
         # categories read as names; kept in the order given
         cells[x] = cells[x].map(lambda v: country_name(v, lang) if x == "country" else t(v, lang))

@@ -97,6 +97,13 @@ def gate(
     total). Each total is the sum of its cells' true counts, with the sum of
     their key sums as its key, and is published as a cell of its own.
     """
+    threshold = load_ptable().params.min_cell
+    if min_cell != threshold:
+        # the ptable keeps published counts out of 1..threshold-1 only: another threshold needs its own table
+        raise ValueError(
+            f"the perturbation table is built for min_cell {threshold}; for {min_cell}, generate one "
+            f"(python -m contract.ptable_generate --min-cell {min_cell})"
+        )
     dims = list(dims)
     cells = frame[[*dims, value, key]].rename(columns={value: "visits", key: "key_sum"}).reset_index(drop=True)
     cells["visits"] = cells["visits"].fillna(0).astype("int64")
@@ -123,13 +130,17 @@ def margins(dims: Sequence[str]) -> list[tuple[str, ...]]:
 
 
 def share(part: pd.Series, whole: pd.Series | int | None) -> pd.Series:
-    """part / whole where both are shown and whole > 0; <NA> otherwise."""
+    """part / whole where both are shown and whole > 0, at most 1; <NA> otherwise.
+
+    Both are published numbers with their own noise, so a part that is all of its total can come out a
+    little above it: a share is never shown above 100%.
+    """
     part = part.astype("Float64")
     if isinstance(whole, pd.Series):
         whole_series = whole.astype("Float64")
     else:
         whole_series = pd.Series(pd.NA if whole is None else whole, index=part.index, dtype="Float64")
-    return (part / whole_series).mask(whole_series.isna() | (whole_series == 0))
+    return (part / whole_series).clip(upper=1.0).mask(whole_series.isna() | (whole_series == 0))
 
 
 def change(current: pd.Series, previous: pd.Series) -> pd.Series:
