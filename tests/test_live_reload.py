@@ -19,6 +19,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from cellkey import Ptable
 from conftest import REPO, run_etl
 from streamlit.testing.v1 import AppTest
 
@@ -71,11 +72,14 @@ def _exports(folder: Path, count: int) -> list[Path]:
 
 
 def _store_total(db: Path) -> int:
+    """The total the Overview must publish: the store's true count and key sum through the ptable."""
     with duckdb.connect(str(db), read_only=True) as con:
-        return con.execute(
-            "select coalesce(sum(visits), 0)::bigint from visit_counts where event_date between ? and ?",
+        true, key_sum = con.execute(
+            "select coalesce(sum(visits), 0)::bigint, coalesce(sum(key_sum), 0)::bigint from visit_counts "
+            "where event_date between ? and ?",
             [FIRST, LAST],
-        ).fetchone()[0]
+        ).fetchone()
+    return Ptable.shipped().publish([true], [key_sum])[0]
 
 
 def _rerun(at: AppTest) -> int:
