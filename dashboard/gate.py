@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from contract import MIN_CELL, small_mark
-from contract.ptable import MAX_PCV, REUSED_PCV_FROM, REUSED_PCV_SPAN, load_ptable
+from contract.ptable import load_ptable, pcv
 
 SHOWN, SMALL = "shown", "small"
 _CODES = np.array([SHOWN, SMALL], dtype=object)
@@ -58,8 +58,8 @@ def _noise() -> np.ndarray:
     """The ptable as a matrix: noise[pcv, ckey]."""
     ptable = load_ptable()
     matrix = np.zeros((ptable.params.max_pcv + 1, ptable.params.n_ckeys), dtype=np.int64)
-    for pcv, ckey, pvalue in ptable.rows:
-        matrix[pcv, ckey] = pvalue
+    for row, ckey, pvalue in ptable.rows:
+        matrix[row, ckey] = pvalue
     matrix.setflags(write=False)
     return matrix
 
@@ -68,8 +68,10 @@ def perturbed(true: np.ndarray, key_sum: np.ndarray) -> np.ndarray:
     """The cell key method on arrays: true + pvalue(pcv(true), key_sum mod 256), as contract.ptable.perturb."""
     true = np.asarray(true, dtype=np.int64)
     noise = _noise()
-    pcv = np.where(true <= MAX_PCV, true, (true - 1) % REUSED_PCV_SPAN + REUSED_PCV_FROM)
-    return true + noise[pcv, np.asarray(key_sum, dtype=np.int64) % noise.shape[1]]
+    # the row of each count by the contract's own rule, asked once per distinct count
+    counts, where = np.unique(true, return_inverse=True)
+    rows = np.array([pcv(int(count)) for count in counts], dtype=np.int64)[where.reshape(true.shape)]
+    return true + noise[rows, np.asarray(key_sum, dtype=np.int64) % noise.shape[1]]
 
 
 def _published(keys: pd.DataFrame, true: np.ndarray, key_sum: np.ndarray, min_cell: int) -> pd.DataFrame:
