@@ -224,6 +224,15 @@ TEXT: dict[str, dict[str, str]] = {
     "col_first_event_date": {"ko": "첫 날짜", "en": "First date"},
     "col_last_event_date": {"ko": "마지막 날짜", "en": "Last date"},
     "col_source_destroyed": {"ko": "원본 파기", "en": "Source destroyed"},
+    "anchored_period": {
+        "ko": "저장소의 데이터가 {last}에 끝나므로, 오늘이 아니라 그날까지의 최근 90일을 보여 줍니다.",
+        "en": "The store's data ends on {last}, so this shows the last 90 days of data, up to that day.",
+    },
+    "period_without_data": {
+        "ko": "이 기간에는 저장소의 데이터가 없습니다. 저장소에는 {first}부터 {last}까지의 데이터가 있습니다.",
+        "en": "The store holds no data in this period: its data runs from {first} to {last}.",
+    },
+    "show_latest_data": {"ko": "데이터의 최근 90일 보기", "en": "Show the last 90 days of data"},
     "no_data_in_period": {"ko": "선택한 기간에 데이터가 없습니다.", "en": "No submissions in the selected period."},
 }
 

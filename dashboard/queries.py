@@ -89,6 +89,12 @@ def store_facts(version: StoreVersion) -> dict[str, object]:
     return facts.iloc[0].to_dict()
 
 
+def data_dates(version: StoreVersion) -> tuple[date, date]:
+    """The store's first and last day of data (a store with data only: see store.has_data)."""
+    first, last = _cached(version, "select min(event_date), max(event_date) from visit_counts", ()).iloc[0]
+    return pd.Timestamp(first).date(), pd.Timestamp(last).date()
+
+
 def batches(version: StoreVersion) -> pd.DataFrame:
     """The batch log, newest first, with the key sums of each batch's loaded and rejected rows (for the gate)."""
     return _cached(

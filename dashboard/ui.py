@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 import pandas as pd
@@ -40,6 +40,8 @@ WIDGETS = (
     "age_groups",
     "features",
 )
+# the widgets every page with data filters draws (the dates only under a custom period)
+ALWAYS_DRAWN = tuple(name for name in WIDGETS if name not in ("start", "end"))
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,8 @@ class Context:
     start: date
     end: date
     comparison: tuple[date, date] | None
+    data: tuple[date, date]  # the store's first and last day of data
+    anchored: bool = False  # the default period ends on the store's last day, not today
     min_cell: int = MIN_CELL
 
     @property
@@ -130,22 +134,55 @@ def _country_options(version: StoreVersion | None) -> list[str]:
     return list(frame["country"])
 
 
-def sidebar(version: StoreVersion | None) -> Filters:
-    """Draw the shared filters; returns the state they describe and writes it to the URL."""
-    notes = _sync_from_url()
-    # The sidebar's widgets are made anew on each page; writing their values back
-    # under their keys makes the new page's widgets take them over.
-    if _key("preset") in st.session_state:
+def _restore_widgets() -> None:
+    """Give this page's widgets the state the last page left.
+
+    Streamlit forgets the values of widgets a run did not draw (a page with the
+    language switch only draws no filter): the filter state then comes back
+    from the last filters; otherwise writing the values back under their keys
+    makes the new page's widgets take them over.
+    """
+    state = st.session_state
+    if all(_key(name) in state for name in ALWAYS_DRAWN):
         for name in WIDGETS:
-            if _key(name) in st.session_state:
-                st.session_state[_key(name)] = st.session_state[_key(name)]
+            if _key(name) in state:
+                state[_key(name)] = state[_key(name)]
     else:
-        _load_widgets(st.session_state["filters"])
+        lang = state.get(_key("lang"))  # a switch on a page without filters is newer than the last filters
+        _load_widgets(state["filters"])
+        if lang is not None:
+            state[_key("lang")] = lang
+
+
+def sidebar(version: StoreVersion | None, *, data_filters: bool = True) -> Filters:
+    """Draw the shared filters; returns the state they describe and writes it to the URL.
+
+    `data_filters=False`: a page none of the data filters applies to draws the
+    language switch only; the others keep their state, and the URL keeps them.
+    """
+    notes = _sync_from_url()
+    _restore_widgets()
     _apply_pending()
     lang = st.session_state.get(_key("lang"), "ko")
     bar = st.sidebar
     bar.radio(t("language", lang), LANGUAGES, format_func=LANGUAGE_NAMES.get, horizontal=True, key=_key("lang"))
     lang = st.session_state[_key("lang")]
+    filters = _data_filters(version, lang) if data_filters else replace(st.session_state["filters"], lang=lang)
+    for name, reason in notes:
+        bar.warning(t("link_note", lang).format(name=name, reason=t(reason, lang)))
+    written = to_params(filters)
+    if st.query_params.to_dict() != written:
+        st.query_params.from_dict(written)
+    state = st.session_state
+    state["written_params"] = written
+    state["filters"] = filters
+    bar.caption(t("times_in", lang))
+    return filters
+
+
+def _data_filters(version: StoreVersion | None, lang: str) -> Filters:
+    """The period, comparison, grain and dimension filters, drawn in the sidebar."""
+    bar = st.sidebar
     bar.subheader(t("filters", lang))
     preset = bar.selectbox(t("period", lang), PRESETS, format_func=lambda p: t(p, lang), key=_key("preset"))
     if preset == "custom":
@@ -186,7 +223,7 @@ def sidebar(version: StoreVersion | None) -> Filters:
     custom = preset == "custom" and isinstance(start, date) and isinstance(end, date) and start <= end
     if preset == "custom" and not custom:
         bar.warning(t("end_before_start", lang))
-    filters = Filters(
+    return Filters(
         preset=preset if custom or preset != "custom" else Filters().preset,
         start=start if custom else None,
         end=end if custom else None,
@@ -199,15 +236,6 @@ def sidebar(version: StoreVersion | None) -> Filters:
         grain=state[_key("grain")],
         lang=lang,
     )
-    for name, reason in notes:
-        bar.warning(t("link_note", lang).format(name=name, reason=t(reason, lang)))
-    written = to_params(filters)
-    if st.query_params.to_dict() != written:
-        st.query_params.from_dict(written)
-    state["written_params"] = written
-    state["filters"] = filters
-    bar.caption(t("times_in", lang))
-    return filters
 
 
 def empty_store_page(lang: str, unreadable: bool = False) -> None:
@@ -216,10 +244,10 @@ def empty_store_page(lang: str, unreadable: bool = False) -> None:
     st.code(f"python -m etl load data/raw/*.csv --db {store_path()}", language="bash")
 
 
-def page_context() -> Context | None:
+def page_context(*, data_filters: bool = True) -> Context | None:
     """The context of the page being drawn, or None (with a friendly page) when there is no data."""
     version = current_version()
-    filters = sidebar(version)
+    filters = sidebar(version, data_filters=data_filters)
     lang = filters.lang
     if version is None:
         empty_store_page(lang)
@@ -228,30 +256,63 @@ def page_context() -> Context | None:
         if not has_data(version):
             empty_store_page(lang)
             return None
+        first, last = queries.data_dates(version)
     except StoreUnreadable:
         empty_store_page(lang, unreadable=True)
         return None
     today = korea_today()
-    start, end = filters.period(today)
-    return Context(filters, version, today, start, end, filters.comparison_period(today))
+    anchor = data_anchor(filters, today, last)
+    start, end = filters.period(anchor)
+    comparison = filters.comparison_period(anchor)
+    return Context(filters, version, today, start, end, comparison, data=(first, last), anchored=anchor != today)
+
+
+def data_anchor(filters: Filters, today: date, last: date) -> date:
+    """The day the period ends on: today, or the store's last day when its data ended before the default period.
+
+    Only the default view moves, so that a store loaded from an old export opens on its data;
+    a chosen preset or a link with dates is never moved.
+    """
+    if filters.preset == Filters().preset and last < filters.period(today)[0]:
+        return last
+    return today
 
 
 def page_start(title_key: str, *, with_period: bool = True) -> Context | None:
-    """The sidebar, then the page's title and period; None (after a friendly page) when there is no data."""
-    ctx = page_context()
+    """The sidebar, then the page's title and period; None (after a friendly page) when there is no data.
+
+    A page without a period (About, the Privacy audit) draws no data filters.
+    A period that holds no day of the store's data says so, offers the latest
+    period with data, and draws nothing else.
+    """
+    ctx = page_context(data_filters=with_period)
     if ctx is None:
         return None
     st.title(ctx.t(title_key))
-    if with_period:
-        st.caption(period_caption(ctx))
+    if not with_period:
+        return ctx
+    st.caption(period_caption(ctx))
+    first, last = ctx.data
+    if ctx.end < first or ctx.start > last:
+        st.info(ctx.t("period_without_data").format(first=first.isoformat(), last=last.isoformat()))
+        st.button(ctx.t("show_latest_data"), on_click=show_latest_data, type="primary", icon=":material/update:")
+        return None
     return ctx
+
+
+def show_latest_data() -> None:
+    """The default period, which ends on the store's last day when its data ended before today's."""
+    st.session_state[_key("preset")] = Filters().preset
 
 
 def period_caption(ctx: Context) -> str:
     text = f"{ctx.start.isoformat()} – {ctx.end.isoformat()}"
     if ctx.comparison:
         text += f"  ·  {ctx.t('comparison')}: {ctx.comparison[0].isoformat()} – {ctx.comparison[1].isoformat()}"
-    return f"{text}  ·  {ctx.t('times_in')}"
+    text += f"  ·  {ctx.t('times_in')}"
+    if ctx.anchored:
+        text += "  \n" + ctx.t("anchored_period").format(last=ctx.data[1].isoformat())
+    return text
 
 
 def download(

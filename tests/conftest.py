@@ -298,9 +298,13 @@ def browser() -> Iterator[Browser]:
 @pytest.fixture(scope="session")
 def demo_store(tmp_path_factory: pytest.TempPathFactory) -> DemoStore:
     """The demo generator's data over the three years to (frozen) today, loaded by the ETL in-process."""
-    folder = tmp_path_factory.mktemp("demo_store")
+    return build_demo_store(tmp_path_factory.mktemp("demo_store"), DEMO_ROWS, korea_today())
+
+
+def build_demo_store(folder: Path, rows: int, end: date) -> DemoStore:
+    """The demo generator's rows over the three years to `end`, loaded by the ETL in-process."""
     db = folder / "visitors.duckdb"
-    raw = generate(folder / "demo.csv", DEMO_ROWS, end=korea_today())
+    raw = generate(folder / "demo.csv", rows, end=end)
     assert [result.status for result in load([raw.path], db)] == ["loaded"]
     with duckdb.connect(str(db), read_only=True) as con:
         first, last = con.execute("select min(event_date), max(event_date) from visit_counts").fetchone()

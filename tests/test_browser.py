@@ -26,11 +26,13 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import pycountry
 import pytest
-from conftest import REPO, Server, Traffic
+from conftest import REPO, Server, Traffic, build_demo_store
 from playwright.sync_api import Browser, Page, expect
 
 from contract import korea_today
+from dashboard.i18n import t
 from harness.browser import VIEWPORT, WAIT_MS, context_options, guard_context, rerun_after, wait_for_run
+from harness.server import streamlit_server
 
 # one demo store, one server and one Chromium per xdist worker (the session fixtures of conftest.py)
 pytestmark = [pytest.mark.browser, pytest.mark.heavy]
@@ -49,6 +51,8 @@ PAGES = {
 }
 APP_TITLE = {"ko": "강남 방문자 분석", "en": "Gangnam visitor analytics"}
 PAGES_WITH_CHARTS = ("overview", "countries", "demographics", "services")
+# their sidebar holds the language switch only; the URL keeps the filters through them
+NO_FILTER_PAGES = ("audit", "about")
 
 
 @pytest.fixture
@@ -143,6 +147,32 @@ def test_map_draws_offline(page: Page, server: Server, traffic: Traffic) -> None
     assert traffic.foreign() == []
 
 
+@pytest.fixture(scope="module")
+def old_server(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server over last year's export: data that ended 400 days before today."""
+    folder = tmp_path_factory.mktemp("old_store")
+    store = build_demo_store(folder, 20_000, korea_today() - timedelta(days=400))
+    with streamlit_server(store.path, folder) as running:
+        yield Server(running.url, store, folder / "exports.log")
+
+
+def test_a_store_whose_data_ended_long_ago_draws_its_map_at_the_default_link(page: Page, old_server: Server) -> None:
+    open_page(page, old_server, "countries")
+    last = old_server.store.last
+    expect(page.get_by_text(t("anchored_period", "ko").format(last=last))).to_be_visible()
+    # the map draws the store's countries of those days in colour, not an empty world
+    page.wait_for_function("() => document.querySelectorAll('path.choroplethlocation').length >= 10")
+    fills = page.locator("path.choroplethlocation").evaluate_all(
+        "(paths) => paths.map((p) => getComputedStyle(p).fill)"
+    )
+    assert len(set(fills)) > 3
+    if os.environ.get("SCREENSHOTS") == "1":
+        save_screenshot(page, "countries-old-store")
+    expect(page.get_by_test_id("stDataFrame")).to_be_visible()
+    expect_no_error(page)
+    assert query_of(page) == {}, "the default link stays the default one"
+
+
 def test_shared_link_reproduces_the_filters(page: Page, server: Server) -> None:
     open_page(page, server, "overview", "period=last_30&country=CN&lang=en")
     expect(heading(page)).to_have_text("Overview")
@@ -184,6 +214,10 @@ def _expect_filtered_everywhere(page: Page, code: str, total: int | None = None)
         expect(heading(page)).to_have_text(title)
         shown_path = "" if path == "overview" else path  # the default page is at /
         expect(page).to_have_url(re.compile(rf":\d+/{shown_path}\?(.*&)?country={code}(&|$)"))
+        if path in NO_FILTER_PAGES:
+            expect(page.get_by_test_id("stSidebar").get_by_test_id("stRadio")).to_have_count(1)
+            expect(page.get_by_test_id("stSidebar").get_by_test_id("stMultiSelect")).to_have_count(0)
+            continue
         expect(country_tags(page)).to_have_count(1)
         if path == "overview" and total is not None:
             expect(page.get_by_test_id("stMetricValue").first).to_have_text(f"{total:,}")

@@ -33,6 +33,8 @@ APP = str(REPO / "dashboard" / "app.py")
 PAGES = ("overview", "countries", "demographics", "services", "about")
 # with the Export page and the Privacy audit, for the tests that only open pages
 EVERY_PAGE = (*PAGES, "export", "audit")
+# pages none of the data filters applies to: their sidebar holds the language switch only
+NO_FILTER_PAGES = ("about", "audit")
 TODAY = korea_today()
 # a fixed four-week window that ends yesterday, so that no row is in the future
 START, END = TODAY - timedelta(days=28), TODAY - timedelta(days=1)
@@ -212,6 +214,12 @@ def expected_text(value: int | str) -> str:
     return value if value == cellkey.SMALL else f"{value:,}"
 
 
+def sidebar_keys(at: AppTest) -> set[str]:
+    """The keys of the widgets drawn in the sidebar."""
+    bar = at.sidebar
+    return {widget.key for kind in (bar.radio, bar.selectbox, bar.multiselect, bar.date_input) for widget in kind}
+
+
 def query_params(at: AppTest) -> dict[str, str]:
     return {name: (value[-1] if isinstance(value, list) else value) for name, value in at.query_params.items()}
 
@@ -264,8 +272,11 @@ def test_every_page_without_a_store_shows_the_load_command(monkeypatch, tmp_path
     assert [title.value for title in at.title] == [t("no_store_title", "en")]
     assert [code.value for code in at.code] == [f"python -m etl load data/raw/*.csv --db {missing}"]
     assert not missing.exists(), "the dashboard never creates a store"
-    # the filters still work without data
-    assert at.selectbox(key="filter_preset").value == "last_90"
+    # the filters still work without data, on the pages they apply to
+    if page in NO_FILTER_PAGES:
+        assert sidebar_keys(at) == {"filter_lang"}
+    else:
+        assert at.selectbox(key="filter_preset").value == "last_90"
 
 
 def test_a_file_that_is_not_a_store_says_so(monkeypatch, tmp_path):
@@ -491,15 +502,90 @@ def test_switching_pages_keeps_the_filters(monkeypatch, counted_db):
     at.run()
     expected = {**WINDOW, "country": "US", "gender": "female,male", "grain": "month"}
     assert query_params(at) == expected
-    for page in ("countries", "demographics", "services", "about", "overview"):
+    for page in ("countries", "about", "demographics", "audit", "services", "overview"):
         go_to(at, page)
         assert query_params(at) == expected, page
+        if page in NO_FILTER_PAGES:
+            assert sidebar_keys(at) == {"filter_lang"}, page
+            continue
         assert at.multiselect(key="filter_countries").value == ["US"]
         assert at.multiselect(key="filter_genders").value == ["female", "male"]
         assert at.radio(key="filter_grain").value == "month"
         assert at.date_input(key="filter_start").value == START
     go_to(at, "countries")
     assert list(at.dataframe[0].value["Country"]) == ["United States"]
+
+
+# --- a store whose data ended long ago ------------------------------------------------------------
+
+OLD_LAST = TODAY - timedelta(days=400)
+OLD_DAYS = [OLD_LAST - timedelta(days=offset) for offset in range(60)]
+OLD_PERIOD = (OLD_LAST - timedelta(days=89), OLD_LAST)
+
+
+@pytest.fixture(scope="module")
+def old_db(tmp_path_factory) -> Path:
+    """Last year's export: two months of data that ended 400 days before today."""
+    rows = spread(150, "CN", OLD_DAYS, seed=7) + spread(40, "US", OLD_DAYS, seed=8)
+    rows.append(submission(OLD_LAST, "coupon", "JP"))
+    return build_store(tmp_path_factory.mktemp("old"), rows)
+
+
+def map_countries(at: AppTest) -> set[str]:
+    """The ISO alpha-3 codes the Countries page's map draws (shown or greyed)."""
+    figure = json.loads(at.get("plotly_chart")[0].proto.spec)
+    return {code for trace in figure["data"] if trace["type"] == "choropleth" for code in trace["locations"]}
+
+
+def test_a_store_whose_data_ended_long_ago_opens_on_its_data(monkeypatch, old_db):
+    at = start_app(monkeypatch, old_db, {"lang": "en"})
+    caption = at.caption[0].value
+    assert caption.startswith(f"{OLD_PERIOD[0]} – {OLD_PERIOD[1]}")
+    assert t("anchored_period", "en").format(last=OLD_LAST) in caption
+    assert metric(at, "Submissions") == expected_text(published(old_db, period=OLD_PERIOD)[()])
+    assert query_params(at) == {"lang": "en"}, "the link stays the default one"
+    go_to(at, "countries")
+    assert {"CHN", "USA", "JPN"} <= map_countries(at)
+    assert set(at.dataframe[0].value["Country"]) == {"China", "United States", "Japan"}
+
+
+def test_a_store_with_todays_data_is_not_moved(monkeypatch, counted_db):
+    at = start_app(monkeypatch, counted_db, {"lang": "en"})
+    caption = at.caption[0].value
+    assert caption.startswith(f"{TODAY - timedelta(days=89)} – {TODAY}")
+    assert t("anchored_period", "en").format(last=END) not in caption
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"period": "last_7"}, {"period": "this_year"}, {"period": "custom", "from": "2025-01-01", "to": "2025-01-31"}],
+)
+def test_a_period_without_data_says_so_and_one_click_shows_the_latest_data(monkeypatch, old_db, params):
+    at = start_app(monkeypatch, old_db, {**params, "lang": "en"})
+    first = min(OLD_DAYS)
+    assert [info.value for info in at.info] == [t("period_without_data", "en").format(first=first, last=OLD_LAST)]
+    assert not at.metric and not at.get("plotly_chart")
+    assert query_params(at) == {**params, "lang": "en"}, "a chosen period is never moved"
+    (button,) = at.button
+    assert button.label == t("show_latest_data", "en")
+    button.click().run()
+    assert query_params(at) == {"lang": "en"}
+    assert at.caption[0].value.startswith(f"{OLD_PERIOD[0]} – {OLD_PERIOD[1]}")
+    assert metric(at, "Submissions") == expected_text(published(old_db, period=OLD_PERIOD)[()])
+
+
+@pytest.mark.parametrize("page", NO_FILTER_PAGES)
+def test_the_language_switch_on_a_page_without_filters_keeps_the_filters(monkeypatch, counted_db, page):
+    at = start_app(monkeypatch, counted_db, {**WINDOW, "country": "US"})
+    go_to(at, page)
+    at.radio(key="filter_lang").set_value("ko").run()
+    assert [title.value for title in at.title] == [t(page, "ko")]
+    expected = {name: value for name, value in WINDOW.items() if name != "lang"} | {"country": "US"}
+    assert query_params(at) == expected
+    go_to(at, "overview")
+    assert [title.value for title in at.title] == [t("overview", "ko")]
+    assert at.multiselect(key="filter_countries").value == ["US"]
+    assert query_params(at) == expected
 
 
 # --- the privacy test -----------------------------------------------------------------------------
