@@ -37,7 +37,7 @@ load: demo-data
 
 run: load
 	@echo "Serving the dashboard on http://localhost:8501 (Ctrl-C to stop)"
-	$(PY) -m streamlit run dashboard/app.py --server.port 8501 --server.headless true
+	$(PY) -m dashboard --server.port 8501
 
 # docs/testing.md: how the suite is organised, its markers and long mode; --durations shows where the time goes
 # lint first: it takes a second, and a style slip should not wait for the whole suite

@@ -55,7 +55,10 @@ def read_log(log: Path, check: Check) -> list[ExportLogEntry]:
         if isinstance(item, LogLine):
             check.fail(f"{log.name} line {item.number}", item.problem)
         else:
-            logged.append(item[1])
+            number, entry = item
+            if not entry.author.strip():
+                check.fail(f"{log.name} line {number}", "names no author: every export must say who made it")
+            logged.append(entry)
     return logged
 
 

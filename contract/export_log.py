@@ -7,6 +7,7 @@ hash, never a count or a value from the store.
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 from collections.abc import Iterator
@@ -38,6 +39,10 @@ class ExportLogEntry:
     rows: int
     sha256: str  # of the file's bytes
     file: str  # its name, or `<zip>/<csv>` for a report pack's table
+    # who exported it: the signed-in user's `sub` claim, `cli:<OS user>` for the command line,
+    # `local:<OS user>` for the dashboard's local mode; the audit fails a line without one
+    author: str = ""
+    author_email: str | None = None  # the signed-in user's `email` claim
     path: str | None = None  # where the command line wrote it; a download has none
     when: str = field(default_factory=lambda: datetime.now(ZoneInfo(TIMEZONE)).isoformat(timespec="seconds"))
     timezone: str = TIMEZONE
@@ -45,6 +50,26 @@ class ExportLogEntry:
     def to_line(self) -> str:
         entry = {key: value for key, value in asdict(self).items() if value is not None}
         return json.dumps(entry, ensure_ascii=False)
+
+
+def os_user() -> str:
+    """The operating system's name for the user running this process (its uid when it has no name)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # a container's uid with no passwd entry
+        return f"uid-{os.getuid()}"
+
+
+@dataclass(frozen=True)
+class Author:
+    """Who exports, as a log line names them: the `sub` and `email` claims, or `cli:<OS user>`."""
+
+    name: str
+    email: str | None = None
+
+    @classmethod
+    def command_line(cls) -> Author:
+        return cls(f"cli:{os_user()}")
 
 
 def append(log: Path, entry: ExportLogEntry) -> ExportLogEntry:
@@ -86,6 +111,7 @@ def read(log: Path) -> Iterator[tuple[int, ExportLogEntry] | LogLine]:
             values.setdefault("min_cell", 0)
             values.setdefault("rows", 0)
             values.setdefault("file", "")
+            values.setdefault("author", "")
             yield number, ExportLogEntry(**values)
 
 

@@ -233,6 +233,41 @@ TEXT: dict[str, dict[str, str]] = {
         "en": "The store holds no data in this period: its data runs from {first} to {last}.",
     },
     "show_latest_data": {"ko": "데이터의 최근 90일 보기", "en": "Show the last 90 days of data"},
+    # who may see what (dashboard/access.py)
+    "role_planner": {"ko": "기획자", "en": "planner"},
+    "role_manager": {"ko": "관리자", "en": "manager"},
+    "role_officer": {"ko": "개인정보 보호책임자", "en": "privacy officer"},
+    "sign_in_title": {"ko": "로그인", "en": "Sign in"},
+    "sign_in_body": {
+        "ko": "강남 방문자 분석 대시보드는 사무소 계정으로 로그인한 직원만 볼 수 있습니다.",
+        "en": "The Gangnam visitor analytics dashboard is for staff signed in with their office account.",
+    },
+    "sign_in_button": {"ko": "사무소 계정으로 로그인", "en": "Sign in with the office account"},
+    "sign_out": {"ko": "로그아웃", "en": "Sign out"},
+    "signed_in_as": {"ko": "로그인: {who} · 역할: {roles}", "en": "Signed in as {who} · roles: {roles}"},
+    "no_role_title": {"ko": "권한이 없습니다", "en": "No access"},
+    "no_role_body": {
+        "ko": "{who} 계정에는 이 대시보드의 역할(기획자, 관리자, 개인정보 보호책임자)이 없습니다. 담당자에게 문의하세요.",
+        "en": "The account {who} holds none of this dashboard's roles (planner, manager, privacy officer). "
+        "Ask the office's administrator for one.",
+    },
+    "not_for_role_title": {"ko": "이 역할로는 볼 수 없는 페이지입니다", "en": "Not available for your role"},
+    "not_for_role_body": {
+        "ko": "'{page}' 페이지는 {needed} 역할이 필요합니다. 현재 역할: {roles}.",
+        "en": "The page '{page}' needs the role {needed}. Your roles: {roles}.",
+    },
+    "local_mode_banner": {
+        "ko": "로컬 모드: 로그인 설정([auth])이 없어 이 컴퓨터의 사용자 한 명이 모든 역할로 사용합니다. "
+        "이 컴퓨터(루프백)에서만 접속할 수 있습니다.",
+        "en": "Local mode: no sign-in is configured ([auth]), so this computer's one user holds every role. "
+        "Only this computer (the loopback) can reach it.",
+    },
+    "local_mode_network_banner": {
+        "ko": "로컬 모드: 로그인 설정([auth])이 없어 접속하는 누구나 모든 역할로 사용합니다. "
+        "access.toml의 allow_network 설정으로 네트워크에 열려 있습니다.",
+        "en": "Local mode: no sign-in is configured ([auth]), so anyone who reaches it holds every role. "
+        "It is open to the network (allow_network in access.toml).",
+    },
     "no_data_in_period": {"ko": "선택한 기간에 데이터가 없습니다.", "en": "No submissions in the selected period."},
 }
 

@@ -10,6 +10,16 @@ import streamlit as st
 
 from contract import AGE_GROUPS, FEATURES, GENDERS, MIN_CELL, TIMEZONE_LABEL
 from dashboard import queries
+from dashboard.access import (
+    ROLES,
+    Settings,
+    User,
+    expired,
+    local_mode_refusal,
+    local_user,
+    sign_in_configured,
+    signed_in_user,
+)
 from dashboard.filters import (
     COMPARISONS,
     COUNTRY_MODES,
@@ -64,6 +74,81 @@ class Context:
 
     def t(self, key: str) -> str:
         return t(key, self.lang)
+
+
+# --- who is signed in -------------------------------------------------------------------------------
+
+
+def signed_in(settings: Settings, lang: str) -> User:
+    """The user of this session; otherwise draws the sign-in, refusal or local-mode refusal page and stops."""
+    if not sign_in_configured():
+        refusal = local_mode_refusal(st.get_option("server.address"), settings)
+        if refusal:
+            st.error(refusal)
+            st.stop()
+        user = local_user()
+        banner = "local_mode_network_banner" if settings.allow_local_on_network else "local_mode_banner"
+        st.info(t(banner, lang), icon=":material/person:")
+    elif not st.user.is_logged_in:
+        st.title(t("sign_in_title", lang))
+        st.write(t("sign_in_body", lang))
+        st.button(t("sign_in_button", lang), on_click=st.login, type="primary", icon=":material/login:")
+        st.stop()
+    else:
+        claims = st.user.to_dict()
+        if expired(claims):  # the session lasts as long as the provider's ID token
+            st.logout()
+            st.stop()
+        user = signed_in_user(claims, settings)
+        if not user.roles:
+            st.title(t("no_role_title", lang))
+            st.write(t("no_role_body", lang).format(who=user.email or user.name))
+            st.button(t("sign_out", lang), on_click=st.logout, icon=":material/logout:")
+            st.stop()
+    st.session_state["user"] = user
+    return user
+
+
+def current_user() -> User:
+    """The user app.py signed in for this run."""
+    return st.session_state["user"]
+
+
+def role_names(roles, lang: str) -> str:
+    return ", ".join(t(f"role_{role}", lang) for role in ROLES if role in roles)
+
+
+def refusal_page(title: str, needed: frozenset[str], user: User) -> None:
+    """What a page's URL draws for a role that lacks its right: the sidebar (its links keep working) and why."""
+    filters = sidebar(current_version(), data_filters=False)
+    st.title(t("not_for_role_title", filters.lang))
+    st.write(
+        t("not_for_role_body", filters.lang).format(
+            page=title, needed=role_names(needed, filters.lang), roles=role_names(user.roles, filters.lang)
+        )
+    )
+
+
+def require(right: str) -> None:
+    """A view's own check of its right, besides the navigation's: stops the run for a role without it."""
+    user = current_user()
+    if not user.may(right):
+        lang = st.session_state.get("filters", Filters()).lang
+        st.error(t("not_for_role_title", lang))
+        st.stop()
+
+
+def may(right: str) -> bool:
+    return current_user().may(right)
+
+
+def _user_box(lang: str) -> None:
+    user = current_user()
+    if user.local:
+        return
+    bar = st.sidebar
+    bar.caption(t("signed_in_as", lang).format(who=user.email or user.name, roles=role_names(user.roles, lang)))
+    bar.button(t("sign_out", lang), on_click=st.logout, icon=":material/logout:", key="sign_out")
 
 
 def _key(name: str) -> str:
@@ -177,6 +262,7 @@ def sidebar(version: StoreVersion | None, *, data_filters: bool = True) -> Filte
     state["written_params"] = written
     state["filters"] = filters
     bar.caption(t("times_in", lang))
+    _user_box(lang)
     return filters
 
 
@@ -330,6 +416,9 @@ def download(
     """
     from dashboard.export import build_export
 
+    if not may("export"):
+        st.caption(ctx.t("perturbed_note"))
+        return
     comparison = ctx.comparison if compared else None
     export = build_export(
         ctx.version, filters or ctx.filters, by, period, ctx.start, ctx.end, "excel", ctx.lang, comparison
@@ -342,13 +431,15 @@ def download_button(ctx: Context, export, key: str, *, primary: bool = False) ->
     """The button that hands over an export; the click appends it to the export log."""
     from dashboard.export import log_export, log_path
 
+    if not may("export"):  # never built: the file's bytes never reach the browser
+        return
     st.download_button(
         ctx.t("download_csv"),
         data=export.content,
         file_name=export.filename,
         mime="text/csv",
         on_click=log_export,
-        args=(export, log_path()),
+        args=(export, log_path(), current_user().author),
         icon=":material/download:",
         type="primary" if primary else "secondary",
         key=f"download_{key}",
@@ -382,7 +473,13 @@ def gated_batch_counts(log: pd.DataFrame, min_cell: int) -> pd.DataFrame:
 
 def batch_log(ctx: Context) -> None:
     """The batch log as a table: what was loaded, when, rows rejected, whether the source was destroyed."""
-    log = gated_batch_counts(queries.batches(ctx.version), ctx.min_cell)
+    log = queries.batches(ctx.version)
+    if may("exact_batches"):  # the officer's record of what was loaded: exact, as the ETL's batch log has it
+        log = log.drop(columns=["loaded_key_sum", "rejected_key_sum"])
+        for kind in ("rows_read", "rows_loaded", "rows_rejected"):
+            log[kind] = log[kind].map("{:,}".format)
+    else:
+        log = gated_batch_counts(log, ctx.min_cell)
     # the ETL keeps no identifier in a file name; a store written otherwise is not shown one either
     log["file_name"] = log["file_name"].map(redact)
     log["source_destroyed"] = [

@@ -1,4 +1,5 @@
-"""`streamlit run dashboard/app.py` on a free loopback port, polled until healthy, stopped cleanly.
+"""`python -m dashboard` (the checked `streamlit run dashboard/app.py`) on a free loopback port, polled until
+healthy, stopped cleanly.
 
 Run from the repository root, so that .streamlit/config.toml (static serving of
 the offline map, the viewer toolbar) applies as it does for `make run`.
@@ -12,7 +13,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,20 +52,26 @@ def healthy(url: str) -> bool:
 
 @contextmanager
 def streamlit_server(
-    db: Path, workdir: Path, env: Mapping[str, str] | None = None, startup_seconds: float = STARTUP_SECONDS
+    db: Path,
+    workdir: Path,
+    env: Mapping[str, str] | None = None,
+    startup_seconds: float = STARTUP_SECONDS,
+    port: int | None = None,
+    options: Sequence[str] = (),
 ) -> Iterator[RunningServer]:
     """The dashboard over the store `db`; its log and export log go to `workdir`; `env` adds variables.
 
-    Pages open in Korean (the default): GANGNAM_LANG is dropped unless `env` sets it.
+    Pages open in Korean (the default): GANGNAM_LANG is dropped unless `env` sets it. `port`: a port
+    chosen beforehand (a sign-in redirect URI names it); `options`: more of streamlit's options.
     """
     workdir.mkdir(parents=True, exist_ok=True)
-    port = free_port()
+    port = port or free_port()
     log_path = workdir / "streamlit.log"
     full_env = {**os.environ, "GANGNAM_DB": str(db), "GANGNAM_EXPORT_LOG": str(workdir / "exports.log")}
     full_env.pop("GANGNAM_LANG", None)
     full_env.update({**(env or {}), "PYTHONPATH": str(ROOT)})
-    command = [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.headless", "true"]
-    command += ["--server.port", str(port), "--server.address", "127.0.0.1"]
+    command = [sys.executable, "-m", "dashboard", "--server.headless", "true"]
+    command += ["--server.port", str(port), "--server.address", "127.0.0.1", *options]
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"

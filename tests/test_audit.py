@@ -616,6 +616,18 @@ def test_an_export_whose_logged_filters_differ_from_its_content(clean, tmp_path)
     assert all(str(exports / "countries-raw.csv") not in f for f in findings)
 
 
+def test_a_logged_export_without_an_author_fails(clean, tmp_path):
+    exports, log = copy_exports(clean, tmp_path)
+    entries = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+    assert all(entry["author"].startswith("cli:") for entry in entries)  # the export command names its user
+    entries[1].pop("author")
+    entries[2]["author"] = "  "
+    log.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in entries), encoding="utf-8")
+    findings = failed(run_audit(clean[0], exports, log), "exports")
+    no_author = "names no author: every export must say who made it"
+    assert [f for f in findings if no_author in f] == [f"exports.log line {n}: {no_author}" for n in (2, 3)]
+
+
 def test_an_export_whose_bytes_do_not_match_its_log(clean, tmp_path):
     exports, log = copy_exports(clean, tmp_path)
     target = exports / "by-week.csv"

@@ -588,6 +588,99 @@ def test_the_language_switch_on_a_page_without_filters_keeps_the_filters(monkeyp
     assert query_params(at) == expected
 
 
+# --- who may see what -------------------------------------------------------------------------------
+
+AUTH = {"auth": {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "x" * 32,
+                 "client_id": "gangnam", "client_secret": "s",
+                 "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}}  # fmt: skip
+
+
+def signed_in_app(monkeypatch, db: Path, groups: list[str] | None, params: dict | None = None, **claims) -> AppTest:
+    """The app with sign-in configured and a user signed in holding `groups` (None: signed out)."""
+    monkeypatch.setenv("GANGNAM_DB", str(db))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.secrets = AUTH
+    if groups is None:
+        at.user = {"is_logged_in": False}
+    else:
+        at.user = {"is_logged_in": True, "sub": "u-1", "email": "user@office.example", "groups": groups, **claims}
+    for name, value in {"lang": "en", **(params or {})}.items():
+        at.query_params[name] = value
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_signed_out_sees_the_sign_in_page_only(monkeypatch, counted_db):
+    at = signed_in_app(monkeypatch, counted_db, None)
+    assert [title.value for title in at.title] == [t("sign_in_title", "en")]
+    assert [button.label for button in at.button] == [t("sign_in_button", "en")]
+    assert not at.metric and not at.get("plotly_chart") and not at.dataframe and not at.sidebar.multiselect
+
+
+@pytest.mark.parametrize("groups", [[], ["visitors"], ["Planner"]])
+def test_a_user_with_no_mapped_role_is_refused(monkeypatch, counted_db, groups):
+    at = signed_in_app(monkeypatch, counted_db, groups, WINDOW)
+    assert [title.value for title in at.title] == [t("no_role_title", "en")]
+    assert [button.label for button in at.button] == [t("sign_out", "en")]
+    assert not at.metric and not at.get("plotly_chart") and not at.dataframe and not at.sidebar.multiselect
+
+
+def test_an_expired_id_token_signs_out(monkeypatch, counted_db):
+    at = signed_in_app(monkeypatch, counted_db, ["officer"], WINDOW, exp=1_600_000_000)
+    assert not at.title and not at.metric and not at.sidebar.multiselect
+    assert at.user == {"is_logged_in": False}  # st.logout() ran; a browser is sent to the sign-in page
+    at.run()
+    assert [title.value for title in at.title] == [t("sign_in_title", "en")]
+
+
+@pytest.mark.parametrize(
+    ("groups", "downloads", "export_log"),
+    [(["planner"], False, False), (["manager"], True, False), (["officer"], True, True),
+     (["planner", "manager"], True, False)],
+)  # fmt: skip
+def test_each_role_sees_its_rights(monkeypatch, counted_db, groups, downloads, export_log):
+    at = signed_in_app(monkeypatch, counted_db, groups, WINDOW, exp=4_000_000_000)  # an ID token valid till 2096
+    assert [title.value for title in at.title] == [t("overview", "en")]
+    assert metric(at, "Submissions")
+    assert bool(at.download_button) == downloads
+    # the line under a chart is shown to everyone; the button only to a role that may download
+    assert any(caption.value == t("perturbed_note", "en") for caption in at.caption)
+    assert any(caption.value.startswith("Signed in as user@office.example") for caption in at.sidebar.caption)
+    assert [button.label for button in at.sidebar.button] == [t("sign_out", "en")]
+    assert not any(info.value == t("local_mode_banner", "en") for info in at.info)
+    go_to(at, "about")
+    assert (t("last_exports", "en") in [header.value for header in at.subheader]) == export_log
+
+
+def test_the_officer_reads_exact_batch_figures_the_others_perturbed(monkeypatch, small_db):
+    def batch_rows(groups):
+        at = signed_in_app(monkeypatch, small_db, groups)
+        go_to(at, "about")
+        return at.dataframe[0].value.set_index("Batch")
+
+    exact = sql(small_db, "select batch_id, rows_read, rows_loaded, rows_rejected from batches order by batch_id")
+    officer, planner = batch_rows(["officer"]), batch_rows(["planner"])
+    for batch, read, loaded, rejected in exact:
+        row = officer.loc[batch]
+        assert (row["Rows read"], row["Rows loaded"], row["Rows rejected"]) == (
+            f"{read:,}",
+            f"{loaded:,}",
+            f"{rejected:,}",
+        )
+    # the small second batch reads `<10` for a planner, as the privacy test of the batch log says
+    assert "<10" in set(planner[["Rows loaded", "Rows rejected"]].to_numpy().ravel())
+
+
+def test_local_mode_has_every_role_and_says_so(monkeypatch, counted_db):
+    at = start_app(monkeypatch, counted_db, WINDOW)
+    assert [info.value for info in at.info] == [t("local_mode_banner", "en")]
+    assert at.download_button
+    assert not at.sidebar.button  # no one to sign out
+    go_to(at, "about")
+    assert t("last_exports", "en") in [header.value for header in at.subheader]
+
+
 # --- the privacy test -----------------------------------------------------------------------------
 
 # a count from 1 to 9 standing alone: not part of a larger number, a date, a decimal, a share or "<10"

@@ -7,6 +7,7 @@ files are written out in full and compared byte for byte.
 from __future__ import annotations
 
 import csv
+import getpass
 import hashlib
 import io
 import json
@@ -25,6 +26,7 @@ from cellkey import SMALL, Ptable, parse_raw, published_from, select, store_cell
 from conftest import REPO, fix_record_keys, raw_row, write_csv
 
 from contract import MIN_CELL
+from contract.export_log import Author
 from dashboard.export import build_export, escape_text, log_export, log_pack, log_path, main, make_pack
 from dashboard.export.cli import new_spelling, parser
 from dashboard.filters import Filters
@@ -123,7 +125,7 @@ def test_raw_golden(store: Path) -> None:
 
 def test_an_export_is_logged(store: Path, export_log: Path) -> None:
     built = build_export(current_version(store), Filters(), ["feature", "country"], "month", START, END)
-    log_export(built, log_path())
+    log_export(built, log_path(), Author("alice", "alice@office.example"))
     assert (built.filename, built.content, built.rows) == (
         "visits_by_feature-country_month_2025-01-01_2025-02-28_ko.csv",
         GOLDEN_EXCEL,
@@ -135,6 +137,7 @@ def test_an_export_is_logged(store: Path, export_log: Path) -> None:
     assert entry["when"].endswith("+09:00")
     assert entry["selection"]["by"] == ["feature", "country"]
     assert (entry["format"], entry["min_cell"], entry["timezone"], entry["rows"]) == ("excel", 10, "Asia/Seoul", 6)
+    assert (entry["author"], entry["author_email"]) == ("alice", "alice@office.example")
 
 
 def test_english_labels_and_filtered_name(store: Path) -> None:
@@ -368,6 +371,9 @@ def test_cli_writes_the_function_bytes_and_logs(store: Path, tmp_path: Path) -> 
     assert (entries[0]["format"], other["format"], other["file"]) == ("raw", "excel", "mine.csv")
     # the command line says where it wrote the file, for the audit to find it
     assert (entries[0]["path"], other["path"]) == (str(written.resolve()), str((tmp_path / "mine.csv").resolve()))
+    # and who ran it: the operating system's user, with no email
+    assert entries[0]["author"] == other["author"] == f"cli:{getpass.getuser()}"
+    assert "author_email" not in entries[0]
 
 
 def test_cli_comparison_is_the_function_bytes(compared_store: Path, tmp_path: Path) -> None:
@@ -432,9 +438,10 @@ def test_cli_unreadable_store(tmp_path: Path, capsys: pytest.CaptureFixture) -> 
 
 
 def test_log_never_holds_counts_of_cells(store: Path, export_log: Path) -> None:
-    log_export(build_export(current_version(store), Filters(), ["country"], None, START, END, "raw", "en"), log_path())
+    built = build_export(current_version(store), Filters(), ["country"], None, START, END, "raw", "en")
+    log_export(built, log_path(), Author.command_line())
     entry = json.loads(export_log.read_text(encoding="utf-8"))
-    assert set(entry) == {"when", "selection", "format", "min_cell", "timezone", "rows", "sha256", "file"}  # no path
+    assert set(entry) == {"when", "selection", "format", "min_cell", "timezone", "rows", "sha256", "file", "author"}
     assert set(entry["selection"]) == {"by", "period", "from", "to", "comparison", "filters"}
     assert entry["selection"]["comparison"] is None
     assert entry["rows"] == 3
@@ -464,7 +471,7 @@ def pack_entries(content: bytes) -> dict[str, bytes]:
 
 def test_pack_lists_the_tables_and_readme(store: Path, export_log: Path) -> None:
     pack = make_pack(current_version(store), "month", "2025-01", "ko", "excel")
-    log_pack(pack, log_path())
+    log_pack(pack, log_path(), Author.command_line())
     name, content = pack.filename, pack.content
     assert name == "gangnam-visits_2025-01_ko.zip"
     entries = pack_entries(content)

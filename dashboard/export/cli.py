@@ -26,7 +26,7 @@ from typing import NoReturn
 import duckdb
 
 from contract import AGE_GROUPS, COUNTRIES, FEATURES, GENDERS, LANGUAGES
-from contract.export_log import DEFAULT_EXPORT_LOG, EXPORT_LOG_ENV
+from contract.export_log import DEFAULT_EXPORT_LOG, EXPORT_LOG_ENV, Author
 from dashboard import queries
 from dashboard.export.logged import log_export, log_pack, log_path
 from dashboard.export.packs import PACK_KINDS, make_pack, pack_period
@@ -184,7 +184,7 @@ def _run_table(p: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     with _writing(p):
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_bytes(export.content)
-        log_export(export, log_path(args.log), out.name, out)
+        log_export(export, log_path(args.log), Author.command_line(), out.name, out)
     print(f"{out}: {export.rows} rows, sha256 {export.sha256}")
     return 0
 
@@ -215,7 +215,7 @@ def _run_pack(p: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     with _writing(p):
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_bytes(pack.content)
-        log_pack(pack, log_path(args.log), out)
+        log_pack(pack, log_path(args.log), Author.command_line(), out)
     print(f"{out}: {len(pack.exports)} tables, sha256 {pack.sha256}")
     return 0
 

@@ -11,14 +11,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from contract import export_log
-from contract.export_log import ExportLogEntry, export_log_path
+from contract.export_log import Author, ExportLogEntry, export_log_path
 from dashboard.export.packs import Pack
 from dashboard.export.table import Export
 
 log_path = export_log_path
 
 
-def log_export(export: Export, path: Path, file: str | None = None, written: Path | None = None) -> ExportLogEntry:
+def log_export(
+    export: Export, path: Path, author: Author, file: str | None = None, written: Path | None = None
+) -> ExportLogEntry:
     """Append the log line of `export` to the log at `path`; returns the entry.
 
     `written`: where the command line wrote the file (a download goes to the
@@ -31,11 +33,13 @@ def log_export(export: Export, path: Path, file: str | None = None, written: Pat
         rows=export.rows,
         sha256=export.sha256,
         file=file or export.filename,
+        author=author.name,
+        author_email=author.email,
         path=None if written is None else str(written.resolve()),
     )
     return export_log.append(path, entry)
 
 
-def log_pack(pack: Pack, path: Path, written: Path | None = None) -> list[ExportLogEntry]:
+def log_pack(pack: Pack, path: Path, author: Author, written: Path | None = None) -> list[ExportLogEntry]:
     """One log line per CSV in the pack, `file` naming the ZIP and the entry."""
-    return [log_export(export, path, f"{pack.filename}/{export.filename}", written) for export in pack.exports]
+    return [log_export(export, path, author, f"{pack.filename}/{export.filename}", written) for export in pack.exports]

@@ -11,7 +11,7 @@ from contract import MIN_CELL, TIMEZONE, TIMEZONE_LABEL
 from contract.export_log import entries, export_log_path
 from dashboard import queries
 from dashboard.i18n import MAX_NOISE
-from dashboard.ui import batch_log, page_start
+from dashboard.ui import batch_log, may, page_start
 
 RULES = {
     "ko": f"""
@@ -61,6 +61,8 @@ def main() -> None:
     st.subheader(ctx.t("batch_log"))
     batch_log(ctx)
 
+    if not may("export_log"):
+        return
     st.subheader(ctx.t("last_exports"))
     exports = recent_exports(export_log_path())
     if exports.empty:
@@ -72,7 +74,14 @@ def main() -> None:
 def recent_exports(path: Path, last: int = 10) -> pd.DataFrame:
     """The last entries of the export log, newest first (the log holds selections and hashes only)."""
     rows = [
-        {"when": e.when, "file": e.file, "format": e.format, "rows": e.rows, "sha256": e.sha256[:16]}
+        {
+            "when": e.when,
+            "author": e.author_email or e.author,
+            "file": e.file,
+            "format": e.format,
+            "rows": e.rows,
+            "sha256": e.sha256[:16],
+        }
         for e in entries(path)[-last:]
     ]
     return pd.DataFrame(rows[::-1])

@@ -20,7 +20,7 @@ from audit import AuditReport, CannotAudit, Check, Figures, PtableInUse, RiskFig
 from contract import TIMEZONE_LABEL
 from contract.export_log import export_log_path
 from dashboard.store import StoreVersion
-from dashboard.ui import Context, batch_log, page_start
+from dashboard.ui import Context, batch_log, page_start, require
 
 # Where the exports to check are kept (optional): the files the export log gives a path for are checked anyway.
 EXPORTS_ENV = "GANGNAM_EXPORTS_DIR"
@@ -130,6 +130,7 @@ def show_check(ctx: Context, check: Check) -> None:
 
 
 def main() -> None:
+    require("audit")
     ctx = page_start("audit", with_period=False)
     if ctx is None:
         return

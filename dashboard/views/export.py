@@ -15,12 +15,13 @@ import streamlit as st
 from dashboard.export import FORMATS, PERIODS, build_export
 from dashboard.i18n import t
 from dashboard.queries import GROUPABLE
-from dashboard.ui import download_button, page_start
+from dashboard.ui import download_button, page_start, require
 
 NO_PERIOD = "none"
 
 
 def main() -> None:
+    require("export")
     ctx = page_start("export")
     if ctx is None:
         return
