@@ -563,7 +563,8 @@ def test_a_store_with_todays_data_is_not_moved(monkeypatch, counted_db):
 def test_a_period_without_data_says_so_and_one_click_shows_the_latest_data(monkeypatch, old_db, params):
     at = start_app(monkeypatch, old_db, {**params, "lang": "en"})
     first = min(OLD_DAYS)
-    assert [info.value for info in at.info] == [t("period_without_data", "en").format(first=first, last=OLD_LAST)]
+    shown = [info.value for info in at.info if info.value != t("local_mode_banner", "en")]
+    assert shown == [t("period_without_data", "en").format(first=first, last=OLD_LAST)]
     assert not at.metric and not at.get("plotly_chart")
     assert query_params(at) == {**params, "lang": "en"}, "a chosen period is never moved"
     (button,) = at.button
@@ -808,7 +809,8 @@ def check_page(at: AppTest, page: str) -> dict[str, int]:
     ],
 )
 def test_no_page_shows_a_count_from_1_to_9(monkeypatch, small_db, params):
-    at = start_app(monkeypatch, small_db, params)
+    # a manager sees every published number and every download (the officer also reads exact batch figures)
+    at = signed_in_app(monkeypatch, small_db, ["manager"], params)
     seen = {}
     for page in PAGES:
         go_to(at, page)
@@ -871,7 +873,7 @@ def test_the_card_of_a_small_total_reads_below_ten(monkeypatch, small_db, countr
 
 
 def test_the_batch_log_does_not_show_a_small_batch(monkeypatch, small_db):
-    at = start_app(monkeypatch, small_db, {"lang": "en"}, "about")
+    at = go_to(signed_in_app(monkeypatch, small_db, ["manager"]), "about")
     log = at.dataframe[0].value
     small = log[log["Batch"] == 2].iloc[0]
     # 3 loaded, 1 rejected, 4 read
