@@ -253,8 +253,8 @@ TEXT: dict[str, dict[str, str]] = {
     },
     "not_for_role_title": {"ko": "이 역할로는 볼 수 없는 페이지입니다", "en": "Not available for your role"},
     "not_for_role_body": {
-        "ko": "'{page}' 페이지는 {needed} 역할이 필요합니다. 현재 역할: {roles}.",
-        "en": "The page '{page}' needs the role {needed}. Your roles: {roles}.",
+        "ko": "'{page}' 페이지는 다음 역할 중 하나가 필요합니다: {needed}. 현재 역할: {roles}.",
+        "en": "The page '{page}' needs one of these roles: {needed}. Your roles: {roles}.",
     },
     "local_mode_banner": {
         "ko": "로컬 모드: 로그인 설정([auth])이 없어 이 컴퓨터의 사용자 한 명이 모든 역할로 사용합니다. "

@@ -117,3 +117,17 @@ def rerun_after(page, action: Callable[[], object]) -> None:
     before = runs_finished(page)
     action()
     wait_for_run(page, before)
+
+
+def screenshot(page, path: Path) -> None:
+    """The whole page: Streamlit scrolls inside its main area, so the viewport grows to its height."""
+    height = page.evaluate(
+        "() => Math.max(...['stMain', 'stSidebarContent'].map((id) => {"
+        " const area = document.querySelector(`[data-testid='${id}']`);"
+        " return area ? area.getBoundingClientRect().top + area.scrollHeight : 0; }))"
+    )
+    page.set_viewport_size({"width": VIEWPORT["width"], "height": max(VIEWPORT["height"], height)})
+    page.wait_for_timeout(500)  # plotly redraws on resize
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=path, full_page=True)
+    page.set_viewport_size(VIEWPORT)

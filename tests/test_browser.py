@@ -31,7 +31,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from contract import korea_today
 from dashboard.i18n import t
-from harness.browser import VIEWPORT, WAIT_MS, context_options, guard_context, rerun_after, wait_for_run
+from harness.browser import WAIT_MS, context_options, guard_context, rerun_after, screenshot, wait_for_run
 from harness.server import streamlit_server
 
 # one demo store, one server and one Chromium per xdist worker (the session fixtures of conftest.py)
@@ -98,17 +98,7 @@ def country_tags(page: Page):
 
 
 def save_screenshot(page: Page, name: str) -> None:
-    """The whole page: Streamlit scrolls inside its main area, so the viewport grows to its height."""
-    height = page.evaluate(
-        "() => Math.max(...['stMain', 'stSidebarContent'].map((id) => {"
-        " const area = document.querySelector(`[data-testid='${id}']`);"
-        " return area ? area.getBoundingClientRect().top + area.scrollHeight : 0; }))"
-    )
-    page.set_viewport_size({"width": VIEWPORT["width"], "height": max(VIEWPORT["height"], height)})
-    page.wait_for_timeout(500)  # plotly redraws on resize
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
-    page.set_viewport_size(VIEWPORT)
+    screenshot(page, SCREENSHOTS / f"{name}.png")
 
 
 @pytest.mark.parametrize("path", list(PAGES))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 import sys
 import time
@@ -18,12 +19,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Server
+from conftest import REPO, Server
 from playwright.sync_api import Browser, Page, expect
 
 from contract.export_log import entries
 from dashboard.i18n import t
-from harness.browser import context_options, guard_context, is_foreign, rerun_after, wait_for_run
+from harness.browser import context_options, guard_context, is_foreign, rerun_after, screenshot, wait_for_run
 from harness.server import STARTUP_SECONDS, free_port, healthy, stop, streamlit_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.heavy]
@@ -138,11 +139,18 @@ def sign_in(page: Page, server: Server, sub: str) -> None:
     """From the dashboard's sign-in page through the provider's authorize page, back to the dashboard."""
     open_page(page, server)
     expect(page.get_by_role("heading", level=1)).to_have_text(t("sign_in_title", "en"))
+    save_screenshot(page, "sign-in")
     page.get_by_role("button", name=t("sign_in_button", "en")).click()
     page.get_by_role("button", name=sub, exact=True).click()  # the provider's one-click user
     page.wait_for_url(f"{server.url}/**")
     wait_for_run(page)
     open_page(page, server)  # back at / in the default language: the tests read English
+
+
+def save_screenshot(page: Page, name: str) -> None:
+    """With SCREENSHOTS=1, the page as docs/screenshots/<name>.png."""
+    if os.environ.get("SCREENSHOTS") == "1":
+        screenshot(page, REPO / "docs" / "screenshots" / f"{name}.png")
 
 
 def nav_titles(page: Page) -> list[str]:
@@ -155,6 +163,9 @@ def test_each_role_sees_exactly_its_pages(page: Page, signed_server: Server, sub
     sign_in(page, signed_server, sub)
     expect(page.get_by_role("heading", level=1)).to_have_text("Overview")
     expect(page.get_by_test_id("stSidebarNavLink")).to_have_count(len(SEES[sub]))
+    if sub == "pia":
+        page.locator(".js-plotly-plot .main-svg").first.wait_for()  # the trend drawn
+        save_screenshot(page, "signed-in-planner")
     assert nav_titles(page) == SEES[sub]
     roles = t(f"role_{USERS[sub][0]}", "en")
     expect(page.get_by_text(f"Signed in as {email(sub)} · roles: {roles}")).to_be_visible()
@@ -167,6 +178,8 @@ def test_each_role_sees_exactly_its_pages(page: Page, signed_server: Server, sub
             continue
         open_page(page, signed_server, path)
         expect(page.get_by_role("heading", level=1)).to_have_text(t("not_for_role_title", "en"))
+        if (sub, path) == ("pia", "export"):
+            save_screenshot(page, "refused-planner-export")
         expect(page.get_by_test_id("stDownloadButton")).to_have_count(0)
         expect(page.get_by_test_id("stDataFrame")).to_have_count(0)
 
