@@ -44,6 +44,12 @@ def _parser() -> argparse.ArgumentParser:
     generate.add_argument("--start", type=date.fromisoformat, help="first day (default: 3 years before --end)")
     generate.add_argument("--end", type=date.fromisoformat, help="last day (default: a fixed date, for same bytes)")
     generate.add_argument("--dirty-share", type=float, default=0.02, help="share of defective rows")
+    generate.add_argument(
+        "--mix",
+        choices=("clean", "real"),
+        default="clean",
+        help="spellings of timestamps and dates of birth: the site's (clean) or a real back office's mix (real)",
+    )
 
     load_cmd = commands.add_parser("load", parents=[db_option], help="load raw exports into the store")
     load_cmd.add_argument("paths", nargs="+", type=Path, metavar="PATH")
@@ -153,7 +159,13 @@ def main(argv: list[str] | None = None) -> int:
             from etl.generate import generate
 
             summary = generate(
-                args.out, args.rows, args.seed, start=args.start, end=args.end, dirty_share=args.dirty_share
+                args.out,
+                args.rows,
+                args.seed,
+                start=args.start,
+                end=args.end,
+                dirty_share=args.dirty_share,
+                mix=args.mix,
             )
             out.print(
                 f"{summary.path}: {summary.rows:,} rows ({summary.dirty_rows:,} defective), "
