@@ -54,6 +54,7 @@ def staging_connection() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(":memory:", config={"temp_directory": ""})
     con.execute("set TimeZone = ?", [TIMEZONE])
     con.execute(KEY_MACRO_SQL)
+    con.execute(sql("staging/birth_date"))
     tables = {
         table: pa.table({"spelling": list(spellings), "code": list(spellings.values())})
         for table, spellings in lookup_tables().items()
