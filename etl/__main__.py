@@ -3,7 +3,9 @@
 A thin layer over etl.load, etl.publish and etl.generate. Every message it
 prints names files, rows and reasons, never a value from a raw file. The
 privacy audit is not here: it checks the ETL's work without its code, as
-`python -m audit`.
+`python -m audit`. A command imports only what it uses (pyarrow, Faker and
+rich cost more time to import than a small load takes): the progress bar's
+rich only on a terminal.
 """
 
 from __future__ import annotations
@@ -14,14 +16,13 @@ import time
 from contextlib import ExitStack
 from datetime import date
 from pathlib import Path
-
-from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+from typing import TYPE_CHECKING
 
 from contract import DEFAULT_STORE
 from etl.errors import EtlError
-from etl.load import FileResult, load, remove_batch
-from etl.publish import read_batches
+
+if TYPE_CHECKING:
+    from etl.load import FileResult
 
 EXIT_OK, EXIT_FAILED, EXIT_REFUSED = 0, 1, 2
 AUDIT_MOVED = "python -m audit --db PATH [--exports DIR] [--export-log PATH] [--report PATH] [--config TOML]"
@@ -44,6 +45,12 @@ def _parser() -> argparse.ArgumentParser:
     generate.add_argument("--start", type=date.fromisoformat, help="first day (default: 3 years before --end)")
     generate.add_argument("--end", type=date.fromisoformat, help="last day (default: a fixed date, for same bytes)")
     generate.add_argument("--dirty-share", type=float, default=0.02, help="share of defective rows")
+    generate.add_argument(
+        "--mix",
+        choices=("clean", "real"),
+        default="clean",
+        help="spellings of timestamps and dates of birth: the site's (clean) or a real back office's mix (real)",
+    )
 
     load_cmd = commands.add_parser("load", parents=[db_option], help="load raw exports into the store")
     load_cmd.add_argument("paths", nargs="+", type=Path, metavar="PATH")
@@ -61,25 +68,29 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _print_results(out: Console, results: list[FileResult], seconds: float) -> None:
+def _print_error(text: str) -> None:
+    print(text, file=sys.stderr)
+
+
+def _print_results(results: list[FileResult], seconds: float) -> None:
     for result in results:
         if result.status == "refused":
             continue
         if result.status == "skipped":
-            out.print(f"{result.path}: skipped: {result.reason}")
+            print(f"{result.path}: skipped: {result.reason}")
             continue
-        out.print(
+        print(
             f"{result.path}: batch {result.batch_id}: {result.rows_read:,} rows read, "
             f"{result.rows_loaded:,} loaded, {result.rows_rejected:,} rejected ({result.seconds:.1f} s)"
         )
         for reason, count in result.rejected.items():
-            out.print(f"  rejected {reason}: {count:,}")
+            print(f"  rejected {reason}: {count:,}")
         if result.unknown_columns:
-            out.print(f"  columns not loaded (not on the allowlist): {', '.join(result.unknown_columns)}")
+            print(f"  columns not loaded (not on the allowlist): {', '.join(result.unknown_columns)}")
         if result.source_destroyed:
-            out.print("  source file destroyed (overwritten and deleted)")
+            print("  source file destroyed (overwritten and deleted)")
     loaded = [r for r in results if r.status == "loaded"]
-    out.print(
+    print(
         f"{len(loaded)} file(s) loaded, {sum(r.status == 'skipped' for r in results)} skipped, "
         f"{sum(r.status == 'refused' for r in results)} refused; "
         f"{sum(r.rows_loaded for r in loaded):,} rows loaded, {sum(r.rows_rejected for r in loaded):,} rejected "
@@ -87,11 +98,23 @@ def _print_results(out: Console, results: list[FileResult], seconds: float) -> N
     )
 
 
-def _load(args: argparse.Namespace, out: Console, err: Console) -> int:
+def _load(args: argparse.Namespace) -> int:
+    from etl.load import load
+
     started = time.monotonic()
     with ExitStack() as stack:
         progress_for = None
-        if out.is_terminal:
+        if sys.stdout.isatty():
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                DownloadColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+                TransferSpeedColumn,
+            )
+
             bar = stack.enter_context(
                 Progress(
                     TextColumn("{task.description}"),
@@ -99,7 +122,7 @@ def _load(args: argparse.Namespace, out: Console, err: Console) -> int:
                     DownloadColumn(),
                     TransferSpeedColumn(),
                     TimeRemainingColumn(),
-                    console=out,
+                    console=Console(highlight=False, soft_wrap=True),
                     transient=True,
                 )
             )
@@ -118,20 +141,22 @@ def _load(args: argparse.Namespace, out: Console, err: Console) -> int:
         )
     for result in results:
         if result.status == "refused":
-            err.print(f"{result.path}: refused: {result.reason}")
-    _print_results(out, results, time.monotonic() - started)
+            _print_error(f"{result.path}: refused: {result.reason}")
+    _print_results(results, time.monotonic() - started)
     return EXIT_REFUSED if any(r.status == "refused" for r in results) else EXIT_OK
 
 
-def _batches(args: argparse.Namespace, out: Console) -> int:
+def _batches(args: argparse.Namespace) -> int:
+    from etl.publish import read_batches
+
     if not args.db.exists():
         raise EtlError(f"{args.db}: no store here yet; load a raw export first")
     batches = read_batches(args.db)
     if not batches:
-        out.print("no batches")
+        print("no batches")
     for b in batches:
         destroyed = f", source destroyed {b['source_destroyed_at']}" if b["source_destroyed"] else ""
-        out.print(
+        print(
             f"{b['batch_id']}\t{b['file_name']}\t{b['loaded_at']}\t{b['rows_loaded']:,} loaded, "
             f"{b['rows_rejected']:,} rejected\t{b['first_event_date']}..{b['last_event_date']}\t"
             f"blake3 {b['content_blake3'][:12]}{destroyed}"
@@ -141,11 +166,9 @@ def _batches(args: argparse.Namespace, out: Console) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    out = Console(highlight=False, soft_wrap=True)
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
     if argv[:1] == ["audit"]:
         # the audit checks the ETL without its code, so the ETL cannot run it: say where it went
-        err.print(f"the privacy audit is its own command now: {AUDIT_MOVED}", markup=False)
+        _print_error(f"the privacy audit is its own command now: {AUDIT_MOVED}")
         return EXIT_REFUSED
     args = _parser().parse_args(argv)
     try:
@@ -153,29 +176,35 @@ def main(argv: list[str] | None = None) -> int:
             from etl.generate import generate
 
             summary = generate(
-                args.out, args.rows, args.seed, start=args.start, end=args.end, dirty_share=args.dirty_share
+                args.out,
+                args.rows,
+                args.seed,
+                start=args.start,
+                end=args.end,
+                dirty_share=args.dirty_share,
+                mix=args.mix,
             )
-            out.print(
+            print(
                 f"{summary.path}: {summary.rows:,} rows ({summary.dirty_rows:,} defective), "
                 f"{summary.bytes_written:,} bytes in {summary.seconds:.1f} s"
             )
             return EXIT_OK
         if args.command == "load":
-            return _load(args, out, err)
+            return _load(args)
         if args.command == "batches":
-            return _batches(args, out)
+            return _batches(args)
         if args.command == "remove-batch":
+            from etl.load import remove_batch
+
             batch = remove_batch(args.db, args.batch_id, lock_wait_seconds=args.wait)
-            out.print(
-                f"batch {args.batch_id} ({batch['file_name']}, {batch['rows_loaded']:,} rows) removed from {args.db}"
-            )
+            print(f"batch {args.batch_id} ({batch['file_name']}, {batch['rows_loaded']:,} rows) removed from {args.db}")
             return EXIT_OK
     except EtlError as error:
-        err.print(str(error))
+        _print_error(str(error))
         return EXIT_REFUSED
     except Exception as error:
         # a library's own text may quote a raw line: name the kind of failure only
-        err.print(
+        _print_error(
             f"{args.command} failed: unexpected {type(error).__name__}; no detail is shown, as it may quote raw data"
         )
         return EXIT_FAILED

@@ -144,10 +144,36 @@ _GUARDIAN_BELOW_AGE = 14
 # Guardians who fill in the form for a child are mostly mothers.
 _MOTHER_SHARE = 0.7
 
-# How submitted_at is written: site offset, UTC from JavaScript, no offset (Korea time), device offset.
-_TIMESTAMP_STYLE_WEIGHTS = (0.45, 0.20, 0.15, 0.20)
+# How submitted_at is written: site offset, UTC from JavaScript (with milliseconds), no offset
+# (Korea time), device offset, UTC without milliseconds, the back office's own offset.
+_TIMESTAMP_STYLES = ("site", "utc_millis", "korea_time", "device", "utc", "back_office")
+_BACK_OFFICE_OFFSET = "-05:00"  # a back office on US Eastern time, whatever the visitor's
 _DOB_SEPARATORS = ("-", ".", "/")
-_DOB_SEPARATOR_WEIGHTS = (0.6, 0.25, 0.15)
+
+
+@dataclass(frozen=True)
+class FormatMix:
+    """How often each spelling of submitted_at (_TIMESTAMP_STYLES) and date_of_birth (_DOB_SEPARATORS) is written."""
+
+    timestamp_weights: tuple[float, ...]
+    dob_separator_weights: tuple[float, ...]
+
+
+_CLEAN_TIMESTAMPS = (0.45, 0.20, 0.15, 0.20, 0.0, 0.0)
+# A real back office's export: 40% of timestamps rewritten to end in Z, -05:00 or nothing (a third
+# each), the rest as the site writes them; half the dates of birth with dots or slashes.
+_REWRITTEN_SHARE = 0.4
+_REWRITTEN_TIMESTAMPS = (0.0, 0.0, 1 / 3, 0.0, 1 / 3, 1 / 3)
+MIXES = {
+    "clean": FormatMix(_CLEAN_TIMESTAMPS, (0.6, 0.25, 0.15)),
+    "real": FormatMix(
+        tuple(
+            (1 - _REWRITTEN_SHARE) * site + _REWRITTEN_SHARE * rewritten
+            for site, rewritten in zip(_CLEAN_TIMESTAMPS, _REWRITTEN_TIMESTAMPS, strict=True)
+        ),
+        (0.5, 0.25, 0.25),
+    ),
+}
 
 # Submissions per hour of the day in Korea time: Asian evenings, American mornings.
 _HOURLY_WEIGHTS = (
@@ -340,11 +366,13 @@ def generate(
     end: date | None = None,
     dirty_share: float = 0.02,
     extra_columns: bool = True,
+    mix: str = "clean",
 ) -> GenerateSummary:
     """Write `rows` synthetic submissions to `out` (.csv, .jsonl, .csv.gz or .jsonl.gz).
 
     The period defaults to the 1095 days ending at `end` (default DEFAULT_END, fixed so
-    that output is reproducible). `dirty_share` of the rows carry one defect each.
+    that output is reproducible). `dirty_share` of the rows carry one defect each. `mix`
+    (a key of MIXES) says how often each spelling of a timestamp and a date of birth occurs.
     """
     started = time.perf_counter()
     out = Path(out)
@@ -359,6 +387,8 @@ def generate(
         raise ValueError(f"dirty_share must be between 0 and 1, not {dirty_share}")
     if start > end:
         raise ValueError(f"start {start} is after end {end}")
+    if mix not in MIXES:
+        raise ValueError(f"mix must be one of {', '.join(MIXES)}, not {mix!r}")
 
     defects = _CSV_DEFECTS if fmt == "csv" else _JSONL_DEFECTS
     order = _column_order(extra_columns)
@@ -373,7 +403,9 @@ def generate(
             if fmt == "csv":
                 write(_csv_header(order, seed))
             for index, low in enumerate(range(0, rows, _CHUNK_ROWS)):
-                chunk = _chunk(seed, index, low, min(low + _CHUNK_ROWS, rows), calendar, pools, dirty_share, defects)
+                chunk = _chunk(
+                    seed, index, low, min(low + _CHUNK_ROWS, rows), calendar, pools, dirty_share, defects, MIXES[mix]
+                )
                 dirty_rows += int(np.count_nonzero(chunk.defect >= 0))
                 lines = _csv_lines(chunk, order, encoder) if fmt == "csv" else _jsonl_lines(chunk, order, encoder)
                 write(_joined_bytes(lines))
@@ -450,7 +482,8 @@ class _Countries:
     offset_count: np.ndarray
     offset_seconds: np.ndarray  # countries x offsets
     offset_suffix: np.ndarray  # countries x offsets -> index into suffixes
-    suffixes: pa.Array  # "", "Z", the site offset, then every device offset
+    suffixes: pa.Array  # "", "Z", the site offset, then every device offset and the back office's
+    back_office_suffix: int  # index into suffixes
     in_app: np.ndarray  # index into user agents, -1 for none
     user_agents: pa.Array
     user_agent_cumulative: np.ndarray
@@ -458,6 +491,12 @@ class _Countries:
     @property
     def bad_spelling_start(self) -> int:
         return len(self.spellings) - len(_BAD_COUNTRIES)
+
+
+def _offset_seconds(offset: str) -> int:
+    """Seconds east of UTC of an offset written as +HH:MM or -HH:MM."""
+    sign = -1 if offset.startswith("-") else 1
+    return sign * (int(offset[1:3]) * 3600 + int(offset[4:6]) * 60)
 
 
 @cache
@@ -468,7 +507,8 @@ def _countries() -> _Countries:
     ordered = list(named) + [alpha2 for alpha2 in everyone if alpha2 not in named]
     locales = _locales()
     languages = list(_MESSAGES)
-    suffixes = ["", "Z", _SITE_OFFSET_TEXT, *sorted({o for *_, offsets in _VISITOR_MIX for o in offsets})]
+    device_offsets = {o for *_, offsets in _VISITOR_MIX for o in offsets}
+    suffixes = ["", "Z", _SITE_OFFSET_TEXT, *sorted(device_offsets | {_BACK_OFFICE_OFFSET})]
     most_offsets = max(len(offsets) for *_, offsets in _VISITOR_MIX)
     user_agents = [ua for _, ua in _GENERIC_USER_AGENTS] + list(_IN_APP_USER_AGENTS.values())
     typed = {}  # the aliases people type, by country, from the load's own table
@@ -489,8 +529,7 @@ def _countries() -> _Countries:
         language.append(languages.index(lang))
         offset_count[i] = len(offsets)
         for j, offset in enumerate(offsets):
-            sign = -1 if offset.startswith("-") else 1
-            offset_seconds[i, j] = sign * (int(offset[1:3]) * 3600 + int(offset[4:6]) * 60)
+            offset_seconds[i, j] = _offset_seconds(offset)
             offset_suffix[i, j] = suffixes.index(offset)
         if alpha2 in _IN_APP_USER_AGENTS:
             in_app[i] = user_agents.index(_IN_APP_USER_AGENTS[alpha2])
@@ -512,6 +551,7 @@ def _countries() -> _Countries:
         offset_seconds=offset_seconds,
         offset_suffix=offset_suffix,
         suffixes=_text(suffixes),
+        back_office_suffix=suffixes.index(_BACK_OFFICE_OFFSET),
         in_app=in_app,
         user_agents=_text(user_agents),
         user_agent_cumulative=_cumulative([w for w, _ in _GENERIC_USER_AGENTS]),
@@ -661,6 +701,7 @@ def _chunk(
     pools: _Pools,
     dirty_share: float,
     defects: tuple[str, ...],
+    mix: FormatMix,
 ) -> _Chunk:
     # Each chunk has its own random stream, so a chunk never depends on how many draws came before.
     rng = np.random.default_rng([seed, 2, index])
@@ -709,15 +750,25 @@ def _chunk(
         drawn = 1 + slot * _POOL_SIZE + rng.integers(0, _POOL_SIZE, n)
         return np.where(rng.random(n) < share, drawn, 0)
 
-    # submitted_at, as the server, the visitor's browser or a JavaScript toISOString() wrote it.
-    style = _draw(rng, n, _TIMESTAMP_STYLE_WEIGHTS)
-    style[(style == 3) & (countries.offset_count[country] == 0)] = 0
+    # submitted_at, as the server, the visitor's browser, a JavaScript toISOString() or the back office
+    # wrote it: the same instant, on another clock.
+    style = _draw(rng, n, mix.timestamp_weights)
+    device = _TIMESTAMP_STYLES.index("device")
+    style[(style == device) & (countries.offset_count[country] == 0)] = 0
     which_offset = (rng.random(n) * countries.offset_count[country]).astype(np.int64)
     device_offset = countries.offset_seconds[country, which_offset]
-    shift = np.select([style == 1, style == 3], [-_SITE_OFFSET_SECONDS, device_offset - _SITE_OFFSET_SECONDS], 0)
-    wall = site_day * 86_400 + second + shift
-    suffix = np.choose(style, [2, 1, 0, countries.offset_suffix[country, which_offset]])
-    millis = np.where(style == 1, 1 + rng.integers(0, 1000, n), 0)
+    offsets = {
+        "site": (_SITE_OFFSET_SECONDS, 2),
+        "utc_millis": (0, 1),
+        "korea_time": (_SITE_OFFSET_SECONDS, 0),
+        "device": (device_offset, countries.offset_suffix[country, which_offset]),
+        "utc": (0, 1),
+        "back_office": (_offset_seconds(_BACK_OFFICE_OFFSET), countries.back_office_suffix),
+    }
+    assert tuple(offsets) == _TIMESTAMP_STYLES
+    wall = site_day * 86_400 + second - _SITE_OFFSET_SECONDS + np.choose(style, [o for o, _ in offsets.values()])
+    suffix = np.choose(style, [s for _, s in offsets.values()])
+    millis = np.where(style == _TIMESTAMP_STYLES.index("utc_millis"), 1 + rng.integers(0, 1000, n), 0)
     clock = wall % 86_400
     submitted_at = pc.binary_join_element_wise(
         _date_text(wall // 86_400, pa.scalar("-")),
@@ -731,7 +782,7 @@ def _chunk(
         countries.suffixes.take(suffix),
         "",
     )
-    date_of_birth = _date_text(birth_day, _text(_DOB_SEPARATORS).take(_draw(rng, n, _DOB_SEPARATOR_WEIGHTS)))
+    date_of_birth = _date_text(birth_day, _text(_DOB_SEPARATORS).take(_draw(rng, n, mix.dob_separator_weights)))
 
     # Where from: an IPv4 or IPv6 address, and a browser (often a messenger's in-app one).
     octets, groups = _numbers(1, 256), _hex_groups()

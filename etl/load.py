@@ -17,9 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-
-import pyarrow as pa
-import pyarrow.compute as pc
+from typing import TYPE_CHECKING
 
 from etl.errors import EtlError, FileRefused
 from etl.guard import Progress, ReadStopped
@@ -29,6 +27,9 @@ from etl.redact import redact
 from etl.scan import scan_file
 from etl.sources import SourceFile, inspect_source
 from etl.stage import ReadTooCostly, Staged, stage
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 REJECTS_HEADER = ("file", "row", "reason")
 
@@ -175,7 +176,6 @@ def load(
             result.rows_read = staged.rows_read
             result.rejected = staged.rejected
             result.rows_loaded = staged.rows_read - result.rows_rejected
-            dates = staged.counts.column("event_date")
             log = {
                 # a file name is typed by whoever saved the export: an identifier in it is not kept
                 "file_name": redact(path.name),
@@ -187,8 +187,8 @@ def load(
                 "rows_loaded": result.rows_loaded,
                 "rows_rejected": result.rows_rejected,
                 "rejected_key_sum": staged.rejected_key_sum,
-                "first_event_date": pc.min(dates).as_py(),
-                "last_event_date": pc.max(dates).as_py(),
+                "first_event_date": staged.first_event_date,
+                "last_event_date": staged.last_event_date,
                 "source_destroyed": False,
             }
             staged_batches.append((result, NewBatch(log, staged.counts)))

@@ -17,13 +17,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-import pyarrow as pa
 
 from contract import DIMENSIONS, STORE_TABLES, TIMEZONE
 from etl.errors import EtlError, StoreBusy
 from etl.sql_files import sql
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 TEMP_MARK = ".building-"
 
@@ -139,12 +142,11 @@ def rebuild(
                     f"insert into batches ({', '.join(columns)}) values ({', '.join('?' for _ in columns)})",
                     [log.get(column) for column in columns],
                 )
-                con.register("new_counts", batch.counts)
-                # unsorted: only a rebuild reads batch_counts, and it reads it whole
-                con.execute(
-                    f"insert into batch_counts select {batch_id}, {', '.join(DIMENSIONS)}, visits, key_sum from new_counts"
-                )
-                con.unregister("new_counts")
+                # unsorted: only a rebuild reads batch_counts, and it reads it whole. from_arrow, not
+                # register, which imports pandas to look for a DataFrame first
+                con.from_arrow(batch.counts).project(
+                    f"{batch_id}::bigint, {', '.join(DIMENSIONS)}, visits, key_sum"
+                ).insert_into("batch_counts")
             for batch_id, when in destroyed.items():
                 con.execute(
                     "update batches set source_destroyed = true, source_destroyed_at = ? where batch_id = ?",

@@ -11,9 +11,9 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 import duckdb
-import pyarrow as pa
 
 from contract import AGE_BANDS, DIMENSIONS, EARLIEST_BIRTH_YEAR, EARLIEST_EVENT_DATE, TIMEZONE, korea_today
 from etl.errors import FileRefused, describe_duckdb_failure
@@ -29,6 +29,9 @@ from etl.sources import (
 )
 from etl.sql_files import sql
 
+if TYPE_CHECKING:
+    import pyarrow as pa  # DuckDB imports it when it hands over the counts, after the read
+
 OLDEST_AGE = 150  # ages above fall outside the bands: the birth year rule already rejects them
 
 
@@ -39,6 +42,8 @@ class Staged:
     rejected_key_sum: int  # the record keys of every rejected row, summed
     rejects: pa.Table | None  # row, reason; only when row numbers were asked for
     rows_read: int
+    first_event_date: date | None  # of the rows loaded
+    last_event_date: date | None
 
 
 class ReadTooCostly(FileRefused):
@@ -54,21 +59,24 @@ def staging_connection() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(":memory:", config={"temp_directory": ""})
     con.execute("set TimeZone = ?", [TIMEZONE])
     con.execute(KEY_MACRO_SQL)
+    con.execute(sql("staging/birth_date"))
     tables = {
-        table: pa.table({"spelling": list(spellings), "code": list(spellings.values())})
+        table: {"spelling": list(spellings), "code": list(spellings.values())}
         for table, spellings in lookup_tables().items()
     }
     ages = [
         (age, label) for label, low, high in AGE_BANDS for age in range(low, (OLDEST_AGE if high is None else high) + 1)
     ]
-    tables["age_lookup"] = pa.table({"age": [age for age, _ in ages], "age_group": [label for _, label in ages]})
-    tables["reader_reasons"] = pa.table(
-        {"error_type": list(CSV_ERROR_REASONS), "reason": list(CSV_ERROR_REASONS.values())}
-    )
-    for table, rows in tables.items():
-        con.register("lookup_rows", rows)
-        con.execute(f"create table {table} as select * from lookup_rows")
-        con.unregister("lookup_rows")
+    tables["age_lookup"] = {"age": [age for age, _ in ages], "age_group": [label for _, label in ages]}
+    tables["reader_reasons"] = {"error_type": list(CSV_ERROR_REASONS), "reason": list(CSV_ERROR_REASONS.values())}
+    for table, columns in tables.items():
+        # lists as parameters, unnested side by side: neither Arrow nor pandas (which DuckDB's register
+        # imports to look for a DataFrame) is needed for a few thousand rows
+        unnested = ", ".join(
+            f"unnest(${name}::{'bigint' if isinstance(values[0], int) else 'varchar'}[]) as {name}"
+            for name, values in columns.items()
+        )
+        con.execute(f"create table {table} as select {unnested}", columns)
     con.execute(
         f"create table load_params as {sql('staging/load_params')}",
         {
@@ -151,6 +159,9 @@ def stage(
         counts = con.sql(
             f"select {', '.join(DIMENSIONS)}, visits, key_sum from file_counts where reject_reason is null"
         ).to_arrow_table()
+        first_day, last_day = con.execute(
+            "select min(event_date), max(event_date) from file_counts where reject_reason is null"
+        ).fetchone()
         con.execute(
             f"create temp table reader_rejects as {sql('staging/reader_rejects')}",
             {"header_lines": source.header_lines, "line_too_long": LINE_TOO_LONG_ERROR},
@@ -168,7 +179,7 @@ def stage(
             else:
                 con.execute("create temp table query_rejects (row_no bigint, reason varchar)")
             rejects = con.sql(sql("staging/reject_rows"), params={"other_error": OTHER_CSV_ERROR}).to_arrow_table()
-        return Staged(counts, rejected, rejected_key_sum, rejects, int(rows_read))
+        return Staged(counts, rejected, rejected_key_sum, rejects, int(rows_read), first_day, last_day)
     except OverBudget:
         if source.file_format != "csv" or padded:
             raise _too_costly(source, guard) from None

@@ -136,8 +136,10 @@ def _run_in_child(request: dict) -> int:
 
 
 def _serve() -> None:
+    # the CLI imports a command's modules when the command runs: warm them here, once
     import etl.__main__
-    import etl.generate  # noqa: F401
+    import etl.generate
+    import etl.load  # noqa: F401
 
     answers = os.fdopen(os.dup(1), "w", buffering=1)
     for line in sys.stdin:

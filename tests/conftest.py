@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import duckdb
 import pytest
@@ -27,7 +28,7 @@ from cellkey import published_from
 from hypothesis import settings
 from playwright.sync_api import Browser, expect, sync_playwright
 
-from contract import DIMENSIONS, KNOWN_RAW_COLUMNS, korea_today
+from contract import DIMENSIONS, KNOWN_RAW_COLUMNS, TIMEZONE, korea_today
 from etl.generate import generate
 from etl.load import load
 from harness.browser import CHROMIUM, WAIT_MS, is_foreign, launch_options
@@ -71,6 +72,27 @@ REJECTS_HEADER = ["file", "row", "reason"]
 ETL_TIMEOUT = 300
 
 Row = Mapping[str, str] | Sequence[str]
+
+
+KST = ZoneInfo(TIMEZONE)
+# The contract's spellings of a date of birth (raw-export-spec.md)
+DOB_FORMATS = {"YYYY-MM-DD": "%Y-%m-%d", "YYYY.MM.DD": "%Y.%m.%d", "YYYY/MM/DD": "%Y/%m/%d"}
+
+
+def submitted_day(value: str) -> date:
+    """The Korea calendar day of an ISO 8601 timestamp, read as the contract says (no offset: Korea time)."""
+    moment = datetime.fromisoformat(value)
+    return (moment.astimezone(KST) if moment.tzinfo else moment).date()
+
+
+def birth_date(value: str) -> date | None:
+    """A date of birth in one of the contract's formats, or None."""
+    for layout in DOB_FORMATS.values():
+        try:
+            return datetime.strptime(value, layout).date()
+        except ValueError:
+            pass
+    return None
 
 
 def raw_row(**fields: str) -> dict[str, str]:

@@ -165,7 +165,7 @@ def test_batches_add_up_are_listed_and_one_can_be_removed(tmp_path, db):
     assert (code, err) == (0, "")
     when = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d"
     sha_a, sha_b = (batch["content_blake3"][:12] for batch in log)
-    # the CLI separates fields by tabs, which rich expands to spaces
+    # the CLI separates fields by tabs
     lines = out.splitlines()
     assert len(lines) == 2
     assert re.fullmatch(

@@ -17,19 +17,18 @@ from collections import Counter
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pycountry
 import pytest
+from conftest import DOB_FORMATS, KST, birth_date, submitted_day
 
 import etl.generate as generate_module
-from contract import COUNTRY_SHORT_NAMES, EARLIEST_BIRTH_YEAR, EARLIEST_EVENT_DATE, KNOWN_RAW_COLUMNS, TIMEZONE
+from contract import COUNTRY_SHORT_NAMES, EARLIEST_BIRTH_YEAR, EARLIEST_EVENT_DATE, KNOWN_RAW_COLUMNS
 from etl import lookups
 from etl.generate import generate
 from etl.lookups import COUNTRY_ALIASES
 
 SEED = 7
-KST = ZoneInfo(TIMEZONE)
 EXTRA_COLUMNS = ("phone", "passport_no", "memo", "coupon_code")
 FEATURE_SPELLINGS = {
     "free_estimate",
@@ -43,7 +42,6 @@ FEATURE_SPELLINGS = {
     "쿠폰",
 }
 GENDER_SPELLINGS = {"f", "m", "female", "male", "여", "남", "여성", "남성", "other", ""}  # case-folded
-DOB_FORMATS = {"YYYY-MM-DD": "%Y-%m-%d", "YYYY.MM.DD": "%Y.%m.%d", "YYYY/MM/DD": "%Y/%m/%d"}
 CSV_DEFECTS = {"submitted_at", "feature", "date_of_birth", "residing_country", "gender", "field_count", "encoding"}
 JSONL_DEFECTS = {"submitted_at", "feature", "date_of_birth", "residing_country", "gender", "json"}
 
@@ -80,20 +78,6 @@ def read_jsonl(path: Path) -> list[dict[str, str] | None]:
         except json.JSONDecodeError:
             records.append(None)
     return records
-
-
-def submitted_day(value: str) -> date:
-    moment = datetime.fromisoformat(value)
-    return (moment.astimezone(KST) if moment.tzinfo else moment).date()
-
-
-def birth_date(value: str) -> date | None:
-    for layout in DOB_FORMATS.values():
-        try:
-            return datetime.strptime(value, layout).date()
-        except ValueError:
-            pass
-    return None
 
 
 def field_defect(record: dict[str, str]) -> str | None:
@@ -261,6 +245,40 @@ def test_no_defects_when_dirty_share_is_zero(tmp_path: Path) -> None:
     header, rows = read_csv(summary.path)
     assert summary.dirty_rows == 0
     assert all(csv_defect(header, row) is None for row in rows)
+
+
+def _ending(timestamp: str) -> str:
+    """How a timestamp ends: its offset, 'Z', '.mmmZ' (milliseconds, then Z) or '' (none: Korea time)."""
+    return re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d((\.\d{3})?Z|[+-]\d\d:\d\d|)", timestamp).group(1)
+
+
+def test_a_real_back_office_mix_spells_the_same_submissions_otherwise(tmp_path: Path) -> None:
+    """--mix real writes the rows the site's own export has (same seed), but 40% of the timestamps end
+    in Z, -05:00 or nothing, and half the dates of birth use dots or slashes."""
+    site_header, site_rows = read_csv(generate(tmp_path / "site.csv", 20_000, SEED, dirty_share=0).path)
+    header, rows = read_csv(generate(tmp_path / "real.csv", 20_000, SEED, dirty_share=0, mix="real").path)
+    assert header == site_header
+    stamp, birth = header.index("submitted_at"), header.index("date_of_birth")
+    for site, real in zip(site_rows, rows, strict=True):
+        assert [v for i, v in enumerate(real) if i not in (stamp, birth)] == [
+            v for i, v in enumerate(site) if i not in (stamp, birth)
+        ]
+        moments = [datetime.fromisoformat(row[stamp]) for row in (site, real)]
+        seconds = [(m if m.tzinfo else m.replace(tzinfo=KST)).timestamp() // 1 for m in moments]
+        assert seconds[0] == seconds[1], "the same instant, on another clock"
+        assert birth_date(real[birth]) == birth_date(site[birth])
+    endings = Counter(_ending(row[stamp]) for row in rows)
+    rewritten = (endings["Z"] + endings["-05:00"] + endings[""]) / len(rows)
+    assert 0.45 < rewritten < 0.55, "40% rewritten, plus the site's own rows without offset and from US Eastern"
+    assert 0.12 < endings["Z"] / len(rows) < 0.15
+    separators = Counter(row[birth][4] for row in rows)
+    assert 0.48 < (separators["."] + separators["/"]) / len(rows) < 0.52
+    assert min(separators["."], separators["/"]) / len(rows) > 0.23
+
+
+def test_unknown_mix_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="mix"):
+        generate(tmp_path / "export.csv", 10, SEED, mix="messy")
 
 
 def test_coupon_campaigns_make_spikes(sample) -> None:

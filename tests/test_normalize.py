@@ -7,18 +7,22 @@ module: it is the slow part) over a tiny raw file; a few load through
 
 from __future__ import annotations
 
+import csv
+import random
+from collections import Counter
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
 import pycountry
 import pytest
-from conftest import raw_row, store_rows, write_bytes, write_csv, write_jsonl
+from conftest import SEED, birth_date, examples, raw_row, store_rows, submitted_day, write_bytes, write_csv, write_jsonl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from contract import korea_today, korean_country_name
+from contract import AGE_BANDS, EARLIEST_BIRTH_YEAR, korea_today, korean_country_name
+from etl.generate import generate
 from etl.load import load
 from etl.lookups import country_spellings, lookup_tables, normalize_key
 from etl.sources import inspect_source
@@ -352,6 +356,126 @@ def test_a_29_february_birthday(staging, tmp_path, submitted_at, age_group):
 )
 def test_age_is_counted_on_the_korea_date(staging, tmp_path, submitted_at, age_group):
     assert stage_one(staging, tmp_path, submitted_at=submitted_at, date_of_birth="2011-04-01")["age_group"] == age_group
+
+
+# What the contract's three formats give through strptime, on the trimmed value: the rule that
+# birth_date.sql follows with a faster cast for most values (and with 1900-01-01 only when written)
+STRPTIME_BIRTH_DATE = """nullif(
+    try_strptime(trim(value, E' \\t\\r\\n'), ['%Y-%m-%d', '%Y.%m.%d', '%Y/%m/%d']),
+    case when not contains(value, '1900') then timestamp '1900-01-01' end
+)::date"""
+
+
+def date_like_texts(count: int, seed: int) -> list[str]:
+    """Texts shaped like dates, most in a contract format, the others one change away from it: a number
+    of another width, a sign or padding, another separator, something after; and texts of any shape."""
+    rng = random.Random(seed)
+
+    def either(usual: str, *others: str) -> str:
+        return usual if rng.random() < 0.8 else rng.choice(others)
+
+    def number(width: int, largest: int) -> str:
+        width = int(either(str(width), *"1235"))
+        return f"{rng.randint(0, min(largest, 10**width - 1)):0{width}d}"
+
+    texts = ["infinity", "-infinity", " epoch ", "Infinity", "today", "allballs", "1900-01-01", ""]
+    for _ in range(count):
+        if rng.random() < 0.1:
+            texts.append("".join(rng.choices("0123456789-./ \t+:TZx\u0663\uff10", k=rng.randint(8, 12))))
+            continue
+        separator = rng.choice("-./")
+        texts.append(
+            either("", "-", "+", " ", "\t")
+            + number(4, 9999)
+            + separator
+            + number(2, 13)
+            + either(separator, "-", ".", "/", " ", "\\", "", "_")
+            + number(2, 32)
+            + either("", " ", "\t", "\r\n", "\u00a0", " BC", " (BC)", "T00:00", "Z")
+        )
+    return texts
+
+
+def test_birth_date_gives_what_strptime_gives(staging):
+    values = date_like_texts(examples(50_000, 1_000_000), SEED)
+    differ = staging.execute(
+        f"select value, birth_date(value) as fast, {STRPTIME_BIRTH_DATE} as rule "
+        "from unnest(?) as t(value) where fast is distinct from rule limit 10",
+        [values],
+    ).fetchall()
+    assert differ == []
+    found = staging.execute("select count(birth_date(value)) from unnest(?) as t(value)", [values]).fetchone()[0]
+    assert found > len(values) / 4, "many of the texts are dates"
+
+
+@pytest.mark.parametrize(
+    ("value", "born"),
+    [
+        ("1995-05-06", date(1995, 5, 6)),
+        ("1995.05.06", date(1995, 5, 6)),
+        ("1995/05/06", date(1995, 5, 6)),
+        (" 1995/05/06\t", date(1995, 5, 6)),
+        ("2000-02-29", date(2000, 2, 29)),
+        ("1900.01.01", date(1900, 1, 1)),
+        ("1995-5-6", date(1995, 5, 6)),
+        ("1999-02-29", None),
+        ("1995.05-06", None),  # two separators: not a contract format, though a cast would take it
+        ("1995 05 06", None),
+        ("-995-05-06", None),  # a year before Christ, to a cast
+        ("infinity", None),
+    ],
+)
+def test_birth_date_of_each_format(staging, value, born):
+    got = staging.execute(f"select birth_date(value), {STRPTIME_BIRTH_DATE} from (select ? as value)", [value])
+    assert got.fetchone() == (born, born)
+
+
+def _age_group(day, born) -> str:
+    """The contract's age band on the submission day, in plain Python."""
+    if born is None or born.year < EARLIEST_BIRTH_YEAR or born > day:
+        return "unknown"
+    age = day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+    return next(label for label, low, high in AGE_BANDS if low <= age and (high is None or age <= high))
+
+
+def _ending(timestamp: str) -> str:
+    """The spelling of a timestamp's offset: +HH:MM (the site's or another), Z, .mmmZ, or none."""
+    if timestamp.endswith("Z"):
+        return ".mmmZ" if timestamp[-5] == "." else "Z"
+    return timestamp[-6:] if timestamp[-6] in "+-" else "none"
+
+
+def test_every_spelling_of_a_real_back_office_export_is_read_as_the_contract_says(staging, tmp_path):
+    """etl generate --mix real: each row's Korea day and age group, per spelling of its timestamp and its
+    date of birth, are what Python reads from the contract."""
+    path = generate(tmp_path / "real.csv", 5_000, seed=5, dirty_share=0, mix="real", end=korea_today()).path
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        raws = [{key.strip().lower(): value for key, value in row.items()} for row in csv.DictReader(handle)]
+    rows = staged(staging, path)
+    assert len(rows) == len(raws)
+    seen, wrong = Counter(), Counter()
+    for raw, row in zip(raws, rows, strict=True):
+        day = submitted_day(raw["submitted_at"])
+        expected = (str(day), _age_group(day, birth_date(raw["date_of_birth"])), None)
+        spelling = (_ending(raw["submitted_at"]), raw["date_of_birth"][4])
+        seen[spelling] += 1
+        wrong[spelling] += (row["event_date"], row["age_group"], row["reject_reason"]) != expected
+    assert {ending for ending, _ in seen} >= {"+09:00", "Z", ".mmmZ", "-05:00", "none", "+08:00"}
+    assert {separator for _, separator in seen} == {"-", ".", "/"}
+    assert not +wrong, f"rows read otherwise than the contract says, by spelling: {dict(+wrong)}"
+
+
+def test_a_real_back_office_mix_stores_what_the_site_spelling_stores(tmp_path):
+    """The same submissions (same seed) in the site's spellings and in a real back office's mix give the
+    same counts and the same rejects."""
+    stored = {}
+    for mix in ("clean", "real"):
+        raw = generate(tmp_path / f"{mix}.csv", 20_000, seed=5, mix=mix, end=korea_today()).path
+        db = tmp_path / mix / "visitors.duckdb"
+        (result,) = load([raw], db)
+        stored[mix] = (store_rows(db), result.rows_read, result.rejected)
+    assert stored["real"] == stored["clean"]
+    assert stored["real"][1] == 20_000 and stored["real"][2], "rows were read and some rejected"
 
 
 # -- headers and formats -----------------------------------------------------------------------

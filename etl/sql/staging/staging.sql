@@ -1,6 +1,7 @@
 -- Raw text -> typed, normalized rows, one per raw row; nothing here is stored.
 -- Reads the view `raw_source` (row_no, parse_error, submitted_at, feature, gender,
--- date_of_birth, residing_country: all VARCHAR), the lookup tables and the macro lookup_key.
+-- date_of_birth, residing_country: all VARCHAR), the lookup tables and the macros lookup_key and
+-- birth_date (birth_date.sql).
 -- Bounds come from the one-row table `load_params`.
 with source as (
     select * from raw_source
@@ -33,12 +34,7 @@ typed as (
             try_cast(keyed.submitted_at as timestamptz),
             try_cast(trim(keyed.submitted_at, E' \t\r\n') as timestamptz)
         ) as submitted,
-        -- strptime reads the words 'infinity', '-infinity' and 'epoch' as 1900-01-01: that date
-        -- counts only when written
-        nullif(coalesce(
-            try_strptime(keyed.date_of_birth, '%Y-%m-%d'),
-            try_strptime(trim(keyed.date_of_birth, E' \t\r\n'), ['%Y-%m-%d', '%Y.%m.%d', '%Y/%m/%d'])
-        ), case when not contains(keyed.date_of_birth, '1900') then timestamp '1900-01-01' end)::date as birth_date,
+        birth_date(keyed.date_of_birth) as birth_date,  -- the macro of birth_date.sql
         feature_lookup.code as feature,
         coalesce(gender_lookup.code, 'unknown') as gender,
         coalesce(country_lookup.code, 'unknown') as country
