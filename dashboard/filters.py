@@ -37,6 +37,11 @@ class Filters:
     grain: str = "week"
     lang: str = "ko"
 
+    @property
+    def filtered(self) -> bool:
+        """Some dimension filter narrows the counts (an export's file name says so)."""
+        return bool(self.features or self.countries or self.genders or self.age_groups)
+
     def period(self, today: date | None = None) -> tuple[date, date]:
         """The first and last day (both included) of the selected period."""
         today = today or korea_today()

@@ -75,12 +75,26 @@ def perturbed(true: np.ndarray, key_sum: np.ndarray) -> np.ndarray:
 
 
 def _published(keys: pd.DataFrame, true: np.ndarray, key_sum: np.ndarray, min_cell: int) -> pd.DataFrame:
-    out = keys.reset_index(drop=True).copy()
     small = is_small(true, min_cell)
-    out["visits"] = pd.array(perturbed(true, key_sum), dtype="Int64")
-    out.loc[small, "visits"] = pd.NA
-    out["status"] = _CODES[small.astype("int8")]
-    return out
+    visits = pd.arrays.IntegerArray(perturbed(true, key_sum), small.copy())  # <NA> where small
+    return keys.reset_index(drop=True).assign(visits=visits, status=_CODES[small.astype("int8")])
+
+
+def _grouped(cells: pd.DataFrame, grouping: list[str], visits: np.ndarray, key_sum: np.ndarray):
+    """The distinct values of `grouping` in order of first appearance, with the sums of their cells."""
+    codes = np.zeros(len(cells), dtype=np.int64)
+    for column in grouping:
+        column_codes, uniques = pd.factorize(cells[column], use_na_sentinel=False)
+        codes = codes * max(len(uniques), 1) + column_codes
+    _, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    groups = rank[inverse]
+    sums = np.zeros((2, len(order)), dtype=np.int64)  # exact: key sums outgrow a float's 53 bits
+    np.add.at(sums[0], groups, visits)
+    np.add.at(sums[1], groups, key_sum)
+    return cells[grouping].iloc[first[order]], sums[0], sums[1]
 
 
 def gate(
@@ -107,22 +121,19 @@ def gate(
             f"(python -m contract.ptable_generate --min-cell {min_cell})"
         )
     dims = list(dims)
-    cells = frame[[*dims, value, key]].rename(columns={value: "visits", key: "key_sum"}).reset_index(drop=True)
-    cells["visits"] = cells["visits"].fillna(0).astype("int64")
-    cells["key_sum"] = cells["key_sum"].fillna(0).astype("int64")
+    # numpy rather than pandas operations: a page gates many small tables, and pandas' fixed cost per call dominated
+    visits = frame[value].fillna(0).to_numpy(dtype=np.int64)
+    key_sum = frame[key].fillna(0).to_numpy(dtype=np.int64)
+    cells = frame[dims]
     totals = {}
     for grouping in dict.fromkeys(tuple(g) for g in totals_over if set(g) < set(dims)):
         if grouping:
-            summed = cells.groupby(list(grouping), observed=True, sort=False, dropna=False)[["visits", "key_sum"]]
-            summed = summed.sum().reset_index()
-            group_keys = summed[list(grouping)]
+            group_keys, summed_visits, summed_keys = _grouped(cells, list(grouping), visits, key_sum)
         else:
-            summed = cells[["visits", "key_sum"]].sum().to_frame().T
             group_keys = pd.DataFrame(index=[0])
-        totals[grouping] = _published(
-            group_keys, summed["visits"].to_numpy("int64"), summed["key_sum"].to_numpy("int64"), min_cell
-        )
-    published = _published(cells[dims], cells["visits"].to_numpy(), cells["key_sum"].to_numpy(), min_cell)
+            summed_visits, summed_keys = np.array([visits.sum()]), np.array([key_sum.sum()])
+        totals[grouping] = _published(group_keys, summed_visits, summed_keys, min_cell)
+    published = _published(cells, visits, key_sum, min_cell)
     return Gated(published, totals, min_cell)
 
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date
+from functools import cache
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
 from contract import AGE_GROUPS, FEATURES, GENDERS, MIN_CELL, TIMEZONE_LABEL
+from contract.export_log import Author
 from dashboard import queries
 from dashboard.access import (
     ROLES,
@@ -74,6 +77,32 @@ class Context:
 
     def t(self, key: str) -> str:
         return t(key, self.lang)
+
+
+# --- the first load ------------------------------------------------------------------------------
+
+
+@cache
+def plotly_chunk() -> str | None:
+    """The file name of Streamlit's Plotly chart code in this installation (the name holds its build's hash)."""
+    found = list((Path(st.__file__).parent / "static" / "static" / "js").glob("PlotlyChart.*.js"))
+    return found[0].name if len(found) == 1 else None
+
+
+def start_loading_plotly() -> None:
+    """Have the browser load and run Plotly's code at the start of a session, not when the first chart arrives.
+
+    It is the page's largest file (4.7 MB), and running it takes this machine's browser over a second
+    (benchmarks/browser_bench.py); started with the run, that overlaps the server's work. The module
+    is the one the chart imports later (the same URL), so it runs once. Sent once per session, to the
+    invisible event container; a Streamlit without that file draws its charts as before.
+    """
+    name = plotly_chunk()
+    if name is None or st.session_state.get("plotly_requested"):
+        return
+    st.session_state["plotly_requested"] = True
+    # relative to the page (every page is one level deep), so a server.baseUrlPath is kept
+    st._event.html(f'<script>import("./static/js/{name}");</script>', unsafe_allow_javascript=True)
 
 
 # --- who is signed in -------------------------------------------------------------------------------
@@ -413,22 +442,60 @@ def download(
     """A download of what the chart or table above shows: the same selection and the same gate (Excel flavour).
 
     `compared`: the view shows the sidebar's comparison period too, so the file holds it as well.
+    The file is built when it is asked for (ChartDownload), not on every run of the page.
     """
-    from dashboard.export import build_export
+    from dashboard.export import export_filename, log_path
 
-    if not may("export"):
-        st.caption(ctx.t("perturbed_note"))
-        return
-    comparison = ctx.comparison if compared else None
-    export = build_export(
-        ctx.version, filters or ctx.filters, by, period, ctx.start, ctx.end, "excel", ctx.lang, comparison
-    )
-    download_button(ctx, export, key)
+    if may("export"):  # never built for a role without the right: the file never reaches that browser
+        comparison = ctx.comparison if compared else None
+        filters = filters or ctx.filters
+        request = ChartDownload(
+            ctx.version, filters, tuple(by), period, ctx.start, ctx.end, ctx.lang, comparison,
+            log_path(), current_user().author,
+        )  # fmt: skip
+        st.download_button(
+            ctx.t("download_csv"),
+            data=request,
+            file_name=export_filename(by, period, ctx.start, ctx.end, "excel", ctx.lang, filters.filtered, comparison),
+            mime="text/csv",
+            on_click="ignore",
+            icon=":material/download:",
+            key=f"download_{key}",
+        )
     st.caption(ctx.t("perturbed_note"))
 
 
+@dataclass(frozen=True)
+class ChartDownload:
+    """A chart's file, built and logged when the browser asks for it (a click on its button).
+
+    Called by Streamlit's media handler outside the page's run: it holds all it needs, the author included.
+    """
+
+    version: StoreVersion
+    filters: Filters
+    by: tuple[str, ...]
+    period: str | None
+    start: date
+    end: date
+    lang: str
+    comparison: tuple[date, date] | None
+    log: Path
+    author: Author
+
+    def __call__(self) -> bytes:
+        from dashboard.export import build_export, log_export
+
+        export = build_export(
+            self.version, self.filters, self.by, self.period, self.start, self.end, "excel", self.lang,
+            self.comparison,
+        )  # fmt: skip
+        log_export(export, self.log, self.author)
+        return export.content
+
+
 def download_button(ctx: Context, export, key: str, *, primary: bool = False) -> None:
-    """The button that hands over an export; the click appends it to the export log."""
+    """The button that hands over an export already built (the Export page previews it); the click logs it."""
     from dashboard.export import log_export, log_path
 
     if not may("export"):  # never built: the file's bytes never reach the browser

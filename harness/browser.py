@@ -6,9 +6,10 @@ costs nothing, one that is too short fails CI. Nothing here sleeps a fixed time.
 Waiting for Streamlit: `[data-testid='stApp']` carries `data-test-script-state`
 (`running`, then `notRunning` when the script reaches its end). Right after a
 click the attribute may still say `notRunning` from the run before, so a wait
-for it alone can end before the click's run has even started. RUN_COUNTER_JS,
-installed in every document of a context, counts the runs that went from
-`running` to `notRunning`; `wait_for_run(page, after=n)` waits for run n + 1.
+for it alone can end before the click's run has even started; and a quick run
+may never show `running` at all. RUN_COUNTER_JS, installed in every document
+of a context, counts the runs the server says have finished (its websocket
+messages); `wait_for_run(page, after=n)` waits for run n + 1.
 Widgets (above all in the sidebar) may still draw a few seconds after the
 script ends under load: look for them with `expect`, whose timeout is WAIT_MS.
 """
@@ -30,24 +31,42 @@ WAIT_MS = 60_000
 SCRIPT_NOT_RUNNING = "[data-testid='stApp'][data-test-script-state='notRunning']"
 
 RUN_COUNTER_JS = """(() => {
-    // Counts the script runs that ended (running -> notRunning) in this document, in window.__scriptRuns.
+    // Counts the script runs that ended in this document, in window.__scriptRuns: each ForwardMsg on the
+    // app's websocket whose field 6 (script_finished) says the run or a fragment's run finished, counted
+    // once the page has drawn it (two frames later). The stApp attribute alone misses a quick run:
+    // React may draw "running" and "notRunning" in one commit, and the attribute never changes.
     window.__scriptRuns = 0;
-    let running = false;
-    const see = (state) => {
-        if (state === "running") running = true;
-        else if (state === "notRunning" && running) { running = false; window.__scriptRuns += 1; }
-    };
-    new MutationObserver((records) => {
-        // a batch may hold several changes: replay each state in order, from the old values to the current one
-        for (const record of records) {
-            if (record.type === "attributes" && record.target.dataset.testid === "stApp") see(record.oldValue);
+    const FINISHED = new Set([0, 1, 3]);  // successfully, with a compile error, a fragment's run; not "early for rerun"
+    const finished = (data) => {
+        if (!(data instanceof ArrayBuffer)) return false;
+        const bytes = new Uint8Array(data);
+        let i = 0;
+        const varint = () => {
+            let value = 0, scale = 1, byte;
+            do { byte = bytes[i++]; value += (byte & 0x7f) * scale; scale *= 128; } while (byte & 0x80 && i < bytes.length);
+            return value;
+        };
+        while (i < bytes.length) {  // the top-level fields of one ForwardMsg
+            const tag = varint(), field = Math.floor(tag / 8), wire = tag & 7;
+            if (wire === 0) { const value = varint(); if (field === 6) return FINISHED.has(value); }
+            else if (wire === 1) i += 8;
+            else if (wire === 2) { const length = varint(); i += length; }  // not i += varint(): i is read first
+            else if (wire === 5) i += 4;
+            else return false;
         }
-        const app = document.querySelector("[data-testid='stApp']");
-        if (app) see(app.getAttribute("data-test-script-state"));
-    }).observe(document, {
-        subtree: true, childList: true, attributes: true, attributeOldValue: true,
-        attributeFilter: ["data-test-script-state"],
-    });
+        return false;
+    };
+    const Native = window.WebSocket;
+    window.WebSocket = class extends Native {
+        constructor(...args) {
+            super(...args);
+            this.addEventListener("message", (event) => {
+                if (finished(event.data)) {
+                    requestAnimationFrame(() => requestAnimationFrame(() => { window.__scriptRuns += 1; }));
+                }
+            });
+        }
+    };
 })();"""
 
 RUNS_FINISHED_JS = "() => window.__scriptRuns ?? 0"

@@ -58,22 +58,30 @@ def streamlit_server(
     startup_seconds: float = STARTUP_SECONDS,
     port: int | None = None,
     options: Sequence[str] = (),
+    root: Path = ROOT,
 ) -> Iterator[RunningServer]:
     """The dashboard over the store `db`; its log and export log go to `workdir`; `env` adds variables.
 
     Pages open in Korean (the default): GANGNAM_LANG is dropped unless `env` sets it. `port`: a port
-    chosen beforehand (a sign-in redirect URI names it); `options`: more of streamlit's options.
+    chosen beforehand (a sign-in redirect URI names it); `options`: more of streamlit's options;
+    `root`: another checkout of the project to serve (a benchmark's baseline), with this one's Python.
     """
     workdir.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
     log_path = workdir / "streamlit.log"
     full_env = {**os.environ, "GANGNAM_DB": str(db), "GANGNAM_EXPORT_LOG": str(workdir / "exports.log")}
     full_env.pop("GANGNAM_LANG", None)
-    full_env.update({**(env or {}), "PYTHONPATH": str(ROOT)})
-    command = [sys.executable, "-m", "dashboard", "--server.headless", "true"]
+    full_env.update({**(env or {}), "PYTHONPATH": str(root)})
+    # an older checkout may predate `python -m dashboard`
+    entry = (
+        ["-m", "dashboard"]
+        if (root / "dashboard" / "__main__.py").exists()
+        else ["-m", "streamlit", "run", "dashboard/app.py"]
+    )
+    command = [sys.executable, *entry, "--server.headless", "true"]
     command += ["--server.port", str(port), "--server.address", "127.0.0.1", *options]
     with log_path.open("wb") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, cwd=root, env=full_env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + startup_seconds

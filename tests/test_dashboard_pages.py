@@ -20,6 +20,7 @@ import cellkey
 import duckdb
 import numpy as np
 import pytest
+import streamlit as st
 from conftest import REPO, raw_row, write_csv
 from streamlit.testing.v1 import AppTest
 
@@ -1003,13 +1004,40 @@ def test_the_export_page_download_is_the_command_line_file_and_the_click_is_logg
     assert entry["selection"]["filters"]["countries"] == ["CN", "US"]
 
 
-def test_a_table_download_is_the_command_line_file(monkeypatch, counted_db, tmp_path, media):
-    monkeypatch.setenv("GANGNAM_EXPORT_LOG", str(tmp_path / "exports.log"))
+@pytest.fixture
+def chart_downloads(monkeypatch) -> dict:
+    """The file maker each chart's download button was given, by key: what a click would hand over.
+
+    A chart's file is built when the browser asks for it, which AppTest cannot do; the maker is called here instead.
+    """
+    made = {}
+    original = st.download_button
+
+    def recorded(label, data, *args, **kwargs):
+        made[kwargs["key"]] = (kwargs["file_name"], data)
+        return original(label, data, *args, **kwargs)
+
+    monkeypatch.setattr(st, "download_button", recorded)
+    return made
+
+
+def test_a_table_download_is_the_command_line_file_built_and_logged_when_asked_for(
+    monkeypatch, counted_db, tmp_path, chart_downloads
+):
+    log = tmp_path / "exports.log"
+    monkeypatch.setenv("GANGNAM_EXPORT_LOG", str(log))
     at = start_app(monkeypatch, counted_db, {**WINDOW, "compare": "none", "age": "20-29,30-39"}, page="countries")
-    _, content = downloaded(at, media, "download_countries_table")
+    assert not at.exception
+    name, make = chart_downloads["download_countries_table"]
+    assert not log.exists()  # drawing the page builds and logs no file
+    content = make()
     period = ["--from", START.isoformat(), "--to", END.isoformat(), "--lang", "en"]
     assert content == command_line_export(tmp_path, counted_db, "--by", "country", *period, "--age", "20-29,30-39")
     assert b"China" in content and content.startswith(b"\xef\xbb\xbf")
+    assert name == f"visits_by_country_all_{START}_{END}_filtered_en.csv"
+    (entry,) = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+    assert (entry["file"], entry["sha256"]) == (name, hashlib.sha256(content).hexdigest())
+    assert entry["author"].startswith("local:")
 
 
 HOSTILE_LINK = {

@@ -24,7 +24,7 @@ if not runtime.exists():
 from dashboard.export.cli import main
 from dashboard.export.logged import log_export, log_pack, log_path
 from dashboard.export.packs import make_pack
-from dashboard.export.render import FORMATS, escape_text
+from dashboard.export.render import FORMATS, escape_text, export_filename
 from dashboard.export.table import PERIODS, build_export
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "PERIODS",
     "build_export",
     "escape_text",
+    "export_filename",
     "log_export",
     "log_pack",
     "log_path",

@@ -72,9 +72,8 @@ def build_export(
         rows = excel_rows(cells, by, period, lang, min_cell, gated.grand_total(), comparison, before_total)
     else:
         rows = raw_rows(cells, by, period, compared=before is not None)
-    filtered = bool(filters.features or filters.countries or filters.genders or filters.age_groups)
     return Export(
-        filename=export_filename(by, period, start, end, fmt, lang, filtered, comparison),
+        filename=export_filename(by, period, start, end, fmt, lang, filters.filtered, comparison),
         content=csv_bytes(rows, excel=fmt == "excel"),
         rows=len(cells),
         selection=_selection(filters, by, period, start, end, comparison),

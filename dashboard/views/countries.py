@@ -33,6 +33,7 @@ def country_table(ctx: Context):
     return gated, table
 
 
+@st.fragment  # a new order reruns the table only, not the map above it
 def show_table(ctx: Context, table: pd.DataFrame) -> None:
     label = {"visits": ctx.t("submissions"), "change": ctx.t("change"), "country": ctx.t("country")}
     order = st.radio(

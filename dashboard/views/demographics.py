@@ -71,6 +71,19 @@ def pyramid(ctx: Context, feature: str) -> None:
     st.dataframe(shown, width="stretch")
 
 
+@st.fragment  # another service redraws the pyramid only, not the mix over time below it
+def pyramid_of_a_feature(ctx: Context) -> None:
+    feature = st.radio(
+        ctx.t("feature"),
+        ["all", *FEATURES],
+        format_func=lambda f: t(f, ctx.lang),
+        horizontal=True,
+        key="demographics_feature",
+    )
+    st.subheader(f"{ctx.t('gender')} × {ctx.t('age_group')}")
+    pyramid(ctx, feature)
+
+
 def mix_over_time(ctx: Context, dimension: str, values: list[str], key: str) -> None:
     frame = queries.counts(ctx.version, ctx.filters, ctx.start, ctx.end, by=(dimension,), grain=ctx.filters.grain)
     if frame.empty:
@@ -87,15 +100,7 @@ def main() -> None:
     ctx = page_start("demographics")
     if ctx is None:
         return
-    feature = st.radio(
-        ctx.t("feature"),
-        ["all", *FEATURES],
-        format_func=lambda f: t(f, ctx.lang),
-        horizontal=True,
-        key="demographics_feature",
-    )
-    st.subheader(f"{ctx.t('gender')} × {ctx.t('age_group')}")
-    pyramid(ctx, feature)
+    pyramid_of_a_feature(ctx)
     left, right = st.columns(2)
     with left:
         st.subheader(f"{ctx.t('age_group')} ({ctx.t('share')})")
