@@ -15,7 +15,7 @@ import streamlit as st
 from dashboard.access import RIGHTS, AccessSettingsError, User, load_settings
 from dashboard.filters import parse_params
 from dashboard.i18n import t
-from dashboard.ui import refusal_page, signed_in, start_loading_plotly
+from dashboard.ui import refusal_page, signed_in
 
 VIEWS = Path(__file__).with_name("views")  # not "pages": Streamlit would list that folder on its own
 # url path -> (title key, icon, the right it needs)
@@ -32,7 +32,6 @@ PAGES = {
 # An emoji icon, set before st.navigation: otherwise the favicon is the page's ":material/...:" icon,
 # which the browser fetches from fonts.gstatic.com, out of reach on the intranet.
 st.set_page_config(page_icon="📊", layout="wide")
-start_loading_plotly()
 # the language of the labels drawn before the sidebar: a shared link's on the first run
 lang = st.session_state.get("filter_lang") or parse_params(st.query_params.to_dict()).filters.lang
 

@@ -77,6 +77,7 @@ def query(version: StoreVersion, sql: str, params: list | dict | None = None) ->
         cursor.close()
 
 
+@st.cache_data(max_entries=8, show_spinner=False)  # a published store never changes: ask once per version
 def has_data(version: StoreVersion) -> bool:
     tables = query(version, "select table_name from information_schema.tables where table_catalog = 'store'")
     if "visit_counts" not in set(tables["table_name"]):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date
-from functools import cache
 from pathlib import Path
 
 import pandas as pd
@@ -77,32 +76,6 @@ class Context:
 
     def t(self, key: str) -> str:
         return t(key, self.lang)
-
-
-# --- the first load ------------------------------------------------------------------------------
-
-
-@cache
-def plotly_chunk() -> str | None:
-    """The file name of Streamlit's Plotly chart code in this installation (the name holds its build's hash)."""
-    found = list((Path(st.__file__).parent / "static" / "static" / "js").glob("PlotlyChart.*.js"))
-    return found[0].name if len(found) == 1 else None
-
-
-def start_loading_plotly() -> None:
-    """Have the browser load and run Plotly's code at the start of a session, not when the first chart arrives.
-
-    It is the page's largest file (4.7 MB), and running it takes this machine's browser over a second
-    (benchmarks/browser_bench.py); started with the run, that overlaps the server's work. The module
-    is the one the chart imports later (the same URL), so it runs once. Sent once per session, to the
-    invisible event container; a Streamlit without that file draws its charts as before.
-    """
-    name = plotly_chunk()
-    if name is None or st.session_state.get("plotly_requested"):
-        return
-    st.session_state["plotly_requested"] = True
-    # relative to the page (every page is one level deep), so a server.baseUrlPath is kept
-    st._event.html(f'<script>import("./static/js/{name}");</script>', unsafe_allow_javascript=True)
 
 
 # --- who is signed in -------------------------------------------------------------------------------

@@ -105,6 +105,17 @@ def guard_context(context, blocked: list[str]) -> None:
     context.route(is_foreign, abort)
 
 
+def watch_context(context, left: list[str]) -> None:
+    """guard_context without blocking: requests that would leave loopback are recorded in `left` only.
+
+    Playwright's routing turns the browser's HTTP cache off; a benchmark of a planner's return
+    visit needs it (Streamlit's code is cached for a year). The machine has no way out anyway.
+    """
+    context.set_default_timeout(WAIT_MS)
+    context.add_init_script(RUN_COUNTER_JS)
+    context.on("request", lambda request: left.append(request.url) if is_foreign(request.url) else None)
+
+
 async def guard_context_async(context, blocked: list[str]) -> None:
     """guard_context for async Playwright."""
     context.set_default_timeout(WAIT_MS)
