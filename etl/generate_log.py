@@ -75,7 +75,7 @@ _USER_FIELD_SHARE = 0.015  # basic auth on a staging link: a name or an email in
 _PERSONAL_QUERY_SHARE = 0.10
 _CAMPAIGN_QUERY_SHARE = 0.15
 _HTTP2_SHARE = 0.3
-_POOL_SIZE = 150
+_POOL_SIZE = 100
 _POOL_LOCALES = ("en_US", "ko_KR", "zh_CN", "ja_JP", "ru_RU", "vi_VN", "th_TH")
 
 _ASSETS = (
