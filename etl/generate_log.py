@@ -119,6 +119,7 @@ _CRAWLERS = (
     (0.06, "Mozilla/5.0 (compatible; Baiduspider/2.0; +http://www.baidu.com/search/spider.html)"),
     (0.04, "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15 (Applebot/0.1; +http://www.apple.com/go/applebot)"),
     (0.04, "facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)"),
+    # The last four are scripts: they also post the forms.
     (0.06, "curl/8.5.0"),
     (0.06, "python-requests/2.32.3"),
     (0.02, "Go-http-client/1.1"),
@@ -497,7 +498,13 @@ def _chunk_lines(
         status=np.where(probe, 404, 200),
         size=np.where(probe, 555, rng.integers(500, 30_000, n_bots)),
         referrer=0,
-        agent=len(_BROWSERS) + _draw(rng, n_bots, [w for w, _ in _CRAWLERS]),
+        # Form spam comes from scripts, not from search engines.
+        agent=len(_BROWSERS)
+        + np.where(
+            bot_target == 6,
+            len(_CRAWLERS) - 4 + rng.integers(0, 4, n_bots),
+            _draw(rng, n_bots, [w for w, _ in _CRAWLERS]),
+        ),
         who=_BOT,
     )
     # The load balancer's health checks, from its private addresses.
