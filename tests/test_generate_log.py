@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+import etl.generate_log as generate_log_module
 from contract import FEATURES
 from etl.__main__ import main
 from etl.generate import _calendar
@@ -134,8 +135,8 @@ def test_personal_data_where_real_logs_have_it(log):
     assert any(re.search(r"[?&]email=[^&]+%40", m["referrer"]) for m in parsed)
 
 
-def test_summary_counts_equal_a_count_of_the_written_lines(log):
-    summary, _, matches = log
+def count_steps(matches: list[re.Match | None]) -> Counter:
+    """Views and submits from people per Korea-time day and service, as the page_views parser will count them."""
     steps = Counter()
     view_paths = {view: feature for feature, (view, _) in routes().items()}
     submit_paths = {submit: feature for feature, (_, submit) in routes().items()}
@@ -147,8 +148,34 @@ def test_summary_counts_equal_a_count_of_the_written_lines(log):
             steps[korea_day(m["stamp"]), view_paths[path], "view"] += 1
         elif m["method"] == "POST" and path in submit_paths and 200 <= status < 400:
             steps[korea_day(m["stamp"]), submit_paths[path], "submit"] += 1
+    return steps
+
+
+def test_summary_counts_equal_a_count_of_the_written_lines(log):
+    summary, _, matches = log
+    steps = count_steps(matches)
     assert steps == summary.steps
     assert all(START <= day <= END for day, _, _ in steps)
+
+
+def test_chunks_of_days_keep_the_counts_and_the_order(tmp_path, monkeypatch):
+    monkeypatch.setattr(generate_log_module, "_CHUNK_LINES", 2_000)
+    path = tmp_path / "chunked.log"
+    summary = generate_log(path, 300, SEED, start=START, end=START + timedelta(days=19))
+    matches = [LINE.match(line) for line in read_lines(path)]
+    assert count_steps(matches) == summary.steps
+    days = [korea_day(m["stamp"]) for m in matches if m]
+    assert days == sorted(days)  # each chunk holds whole days, in order
+    assert len(set(days)) == 20
+
+
+def test_a_visitor_makes_several_requests(log):
+    _, _, matches = log
+    people = Counter(
+        (m["ip"], m["agent"]) for m in matches if m and not BOTS.search(m["agent"]) and not HEALTH.search(m["agent"])
+    )
+    requests = sorted(people.values())
+    assert requests[len(requests) // 2] >= 3
 
 
 def test_submits_follow_the_export_and_views_outnumber_them(log):
