@@ -38,13 +38,24 @@ def _parser() -> argparse.ArgumentParser:
         "--wait", type=float, default=0.0, metavar="SECONDS", help="wait this long for another ETL run to finish"
     )
 
-    generate = commands.add_parser("generate", help="write a synthetic raw export (demo data)")
-    generate.add_argument("--rows", type=int, default=100_000)
+    generate = commands.add_parser("generate", help="write a synthetic raw export or access log (demo data)")
+    generate.add_argument(
+        "--kind",
+        choices=("export", "access-log"),
+        default="export",
+        help="the form export (default) or the web server's access log for the same days",
+    )
+    generate.add_argument("--rows", type=int, default=100_000, help="form submissions (an access log: their traffic)")
     generate.add_argument("--seed", type=int, default=42)
-    generate.add_argument("--out", type=Path, default=Path("data/raw/demo.csv"), help=".csv, .jsonl, optionally .gz")
+    generate.add_argument(
+        "--out",
+        type=Path,
+        help=".csv, .jsonl, optionally .gz (default data/raw/demo.csv); an access log: any name, .gz compressed "
+        "(default data/raw/access.log)",
+    )
     generate.add_argument("--start", type=date.fromisoformat, help="first day (default: 3 years before --end)")
     generate.add_argument("--end", type=date.fromisoformat, help="last day (default: a fixed date, for same bytes)")
-    generate.add_argument("--dirty-share", type=float, default=0.02, help="share of defective rows")
+    generate.add_argument("--dirty-share", type=float, default=0.02, help="share of defective rows (or lines)")
     generate.add_argument(
         "--mix",
         choices=("clean", "real"),
@@ -172,11 +183,28 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_REFUSED
     args = _parser().parse_args(argv)
     try:
+        if args.command == "generate" and args.kind == "access-log":
+            from etl.generate_log import generate_log
+
+            log = generate_log(
+                args.out or Path("data/raw/access.log"),
+                args.rows,
+                args.seed,
+                start=args.start,
+                end=args.end,
+                defect_share=args.dirty_share,
+            )
+            print(
+                f"{log.path}: {log.lines:,} lines ({log.bot_lines:,} from bots, {log.malformed_lines:,} malformed; "
+                f"{log.total('view'):,} views, {log.total('submit'):,} submits), "
+                f"{log.bytes_written:,} bytes in {log.seconds:.1f} s"
+            )
+            return EXIT_OK
         if args.command == "generate":
             from etl.generate import generate
 
             summary = generate(
-                args.out,
+                args.out or Path("data/raw/demo.csv"),
                 args.rows,
                 args.seed,
                 start=args.start,
