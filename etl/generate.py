@@ -377,16 +377,7 @@ def generate(
     started = time.perf_counter()
     out = Path(out)
     fmt, compress = _output_format(out)
-    end = DEFAULT_END if end is None else end
-    start = end - timedelta(days=DEFAULT_DAYS - 1) if start is None else start
-    if rows < 0:
-        raise ValueError(f"rows must be 0 or more, not {rows}")
-    if seed < 0:
-        raise ValueError(f"seed must be 0 or more, not {seed}")
-    if not 0.0 <= dirty_share <= 1.0:
-        raise ValueError(f"dirty_share must be between 0 and 1, not {dirty_share}")
-    if start > end:
-        raise ValueError(f"start {start} is after end {end}")
+    start, end = checked_arguments(rows, seed, ("dirty_share", dirty_share), start, end)
     if mix not in MIXES:
         raise ValueError(f"mix must be one of {', '.join(MIXES)}, not {mix!r}")
 
@@ -413,6 +404,24 @@ def generate(
     finally:
         partial.unlink(missing_ok=True)
     return GenerateSummary(out, rows, dirty_rows, out.stat().st_size, time.perf_counter() - started)
+
+
+def checked_arguments(
+    rows: int, seed: int, share: tuple[str, float], start: date | None, end: date | None
+) -> tuple[date, date]:
+    """The period a generator writes (default: DEFAULT_DAYS ending at DEFAULT_END); ValueError for a bad argument."""
+    end = DEFAULT_END if end is None else end
+    start = end - timedelta(days=DEFAULT_DAYS - 1) if start is None else start
+    name, value = share
+    if rows < 0:
+        raise ValueError(f"rows must be 0 or more, not {rows}")
+    if seed < 0:
+        raise ValueError(f"seed must be 0 or more, not {seed}")
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name} must be between 0 and 1, not {value}")
+    if start > end:
+        raise ValueError(f"start {start} is after end {end}")
+    return start, end
 
 
 def _output_format(out: Path) -> tuple[str, bool]:

@@ -35,8 +35,6 @@ from etl.generate import (
     _HOURLY_WEIGHTS,
     _IPV6_PREFIXES,
     _PUBLIC_FIRST_OCTETS,
-    DEFAULT_DAYS,
-    DEFAULT_END,
     _calendar,
     _cumulative,
     _draw,
@@ -46,6 +44,7 @@ from etl.generate import (
     _open_output,
     _text,
     _ymd,
+    checked_arguments,
 )
 
 ROUTES_PATH = Path(__file__).with_name("routes.toml")
@@ -643,16 +642,7 @@ def generate_log(
     """
     started = time.perf_counter()
     out = Path(out)
-    end = DEFAULT_END if end is None else end
-    start = end - timedelta(days=DEFAULT_DAYS - 1) if start is None else start
-    if rows < 0:
-        raise ValueError(f"rows must be 0 or more, not {rows}")
-    if seed < 0:
-        raise ValueError(f"seed must be 0 or more, not {seed}")
-    if not 0.0 <= defect_share <= 1.0:
-        raise ValueError(f"defect_share must be between 0 and 1, not {defect_share}")
-    if start > end:
-        raise ValueError(f"start {start} is after end {end}")
+    start, end = checked_arguments(rows, seed, ("defect_share", defect_share), start, end)
 
     plan = _plan(seed, rows, start, end)
     tables = _tables(seed, Path(routes))
