@@ -42,6 +42,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from etl_bench import parse_size, write_section  # noqa: E402
+from noise_cost import build_store  # noqa: E402  the demo store as `make run` builds it
 from playwright.sync_api import Error as PlaywrightError  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
@@ -99,22 +100,6 @@ class Side:
 
     def record_cold(self, label: str, ms: float) -> None:
         self.cold[label] = ms / 1000
-
-
-def build_store(rows: int, workdir: Path, end: date) -> Path:
-    db = workdir / f"store-{rows}-{end.isoformat()}.duckdb"
-    if db.exists():
-        return db
-    raw = workdir / f"demo-{rows}.csv"
-    print(f"generating {rows:,} demo submissions up to {end} ...", flush=True)
-    etl = [sys.executable, "-m", "etl"]
-    subprocess.run(
-        [*etl, "generate", "--rows", str(rows), "--seed", "1", "--end", end.isoformat(), "--out", str(raw)],
-        cwd=ROOT, check=True, stdout=subprocess.DEVNULL,
-    )  # fmt: skip
-    subprocess.run([*etl, "load", str(raw), "--db", str(db)], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-    raw.unlink()
-    return db
 
 
 def settle(page, after: int, title: str) -> float:

@@ -54,7 +54,7 @@ PAGES = ("overview", "countries", "demographics", "services")
 
 def build_store(rows: int, workdir: Path, end: date) -> Path:
     """The demo store as `make run` builds it: generated up to today (Korea time), then loaded."""
-    db = workdir / f"store-{rows}.duckdb"
+    db = workdir / f"store-{rows}-{end.isoformat()}.duckdb"  # a store of another day would open on other data
     if db.exists():
         return db
     raw = workdir / f"raw-{rows}.csv"
