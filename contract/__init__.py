@@ -173,12 +173,32 @@ BATCHES_COLUMNS: Final = {
     "source_destroyed": "BOOLEAN",
     "source_destroyed_at": "TIMESTAMP WITH TIME ZONE",
 }
+# The web server's access logs (etl.access_log): what a request to a service page was, and on what.
+STEPS: Final = ("view", "submit")
+DEVICES: Final = ("desktop", "mobile", "tablet", "other")
+PAGE_VIEW_DIMENSIONS: Final = ("event_date", "feature", "step", "country", "device")
+PAGE_VIEWS_COLUMNS: Final = {
+    "event_date": "DATE",  # Korea time, from each line's own offset
+    "feature": "VARCHAR",
+    "step": "VARCHAR",
+    "country": "VARCHAR",  # where the address is registered (iptocc), or unknown
+    "device": "VARCHAR",
+    "views": "BIGINT",  # requests that were this step
+    "views_key_sum": "BIGINT",  # a random record key per request, summed (as key_sum)
+    # distinct visitors (address and user agent) of the day, step and service; one person on two days,
+    # or on two devices, counts twice; a key per visitor, summed
+    "visitors": "BIGINT",
+    "visitors_key_sum": "BIGINT",
+}
+PAGE_VIEW_BATCH_COUNTS_COLUMNS: Final = {"batch_id": "INTEGER", **PAGE_VIEWS_COLUMNS}
 # The batch log's file_format values.
-FILE_FORMATS: Final = ("csv", "csv.gz", "jsonl", "jsonl.gz")
+FILE_FORMATS: Final = ("csv", "csv.gz", "jsonl", "jsonl.gz", "access_log", "access_log.gz")
 STORE_TABLES: Final = {
     "visit_counts": VISIT_COUNTS_COLUMNS,
     "batch_counts": BATCH_COUNTS_COLUMNS,
     "batches": BATCHES_COLUMNS,
+    "page_views": PAGE_VIEWS_COLUMNS,
+    "page_view_batch_counts": PAGE_VIEW_BATCH_COUNTS_COLUMNS,
 }
 
 DEFAULT_STORE: Final = "data/visitors.duckdb"

@@ -63,7 +63,9 @@ def _parser() -> argparse.ArgumentParser:
         help="spellings of timestamps and dates of birth: the site's (clean) or a real back office's mix (real)",
     )
 
-    load_cmd = commands.add_parser("load", parents=[db_option], help="load raw exports into the store")
+    load_cmd = commands.add_parser(
+        "load", parents=[db_option], help="load raw exports and web server access logs (told apart by content)"
+    )
     load_cmd.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     load_cmd.add_argument("--rejects", type=Path, help="write file, row number and reason of each rejected row")
     load_cmd.add_argument(
@@ -90,10 +92,19 @@ def _print_results(results: list[FileResult], seconds: float) -> None:
         if result.status == "skipped":
             print(f"{result.path}: skipped: {result.reason}")
             continue
-        print(
-            f"{result.path}: batch {result.batch_id}: {result.rows_read:,} rows read, "
-            f"{result.rows_loaded:,} loaded, {result.rows_rejected:,} rejected ({result.seconds:.1f} s)"
-        )
+        if result.kind == "access_log":
+            print(
+                f"{result.path}: batch {result.batch_id} (access log): {result.rows_read:,} lines read, "
+                f"{result.rows_loaded:,} counted as a view or a submit, {sum(result.ignored.values()):,} not counted, "
+                f"{result.rows_rejected:,} rejected ({result.seconds:.1f} s)"
+            )
+        else:
+            print(
+                f"{result.path}: batch {result.batch_id}: {result.rows_read:,} rows read, "
+                f"{result.rows_loaded:,} loaded, {result.rows_rejected:,} rejected ({result.seconds:.1f} s)"
+            )
+        for reason, count in result.ignored.items():
+            print(f"  not counted, {reason}: {count:,}")
         for reason, count in result.rejected.items():
             print(f"  rejected {reason}: {count:,}")
         if result.unknown_columns:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import random
 import time
-import tomllib
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
@@ -46,8 +45,8 @@ from etl.generate import (
     _ymd,
     checked_arguments,
 )
+from etl.routes import ROUTES_PATH, load_routes
 
-ROUTES_PATH = Path(__file__).with_name("routes.toml")
 SITE = "https://www.gangnam-medical.example"
 
 # Lines per chunk (whole days of them): pyarrow kernels dominate, memory stays flat.
@@ -173,16 +172,6 @@ class LogSummary:
         return sum(n for (_, s, k), n in self.steps.items() if k == step and service in (None, s))
 
 
-def load_routes(path: Path = ROUTES_PATH) -> dict[str, tuple[str, str]]:
-    """Per contract feature, its view path and its submit path."""
-    with open(path, "rb") as file:
-        table = tomllib.load(file)
-    missing = [feature for feature in FEATURES if feature not in table]
-    if missing:
-        raise ValueError(f"{path.name}: no routes for {', '.join(missing)}")
-    return {feature: (table[feature]["view"], table[feature]["submit"]) for feature in FEATURES}
-
-
 # --- lookup tables ----------------------------------------------------------
 
 
@@ -217,7 +206,7 @@ def _path_index() -> dict[str, int]:
 
 @lru_cache(maxsize=4)
 def _tables(seed: int, routes_path: Path) -> _Tables:
-    routes = load_routes(routes_path)
+    routes = load_routes(routes_path).services
     paths = [routes[f][0] for f in FEATURES] + [routes[f][1] for f in FEATURES]
     paths += [p for p, _ in _ASSETS] + ["/favicon.ico", "/healthz"]
     paths += [*_OTHER_PAGES, *_HUMAN_NOT_FOUND, *_PROBES, *_ROBOT_PATHS]

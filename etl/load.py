@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from etl.access_log import AccessLogSource, StagedLog, recognize, stage_log
 from etl.errors import EtlError, FileRefused
 from etl.guard import Progress, ReadStopped
 from etl.publish import NewBatch, read_batches, rebuild, store_lock
@@ -40,11 +41,13 @@ class FileResult:
 
     path: Path
     status: str  # loaded, skipped (already loaded), refused
+    kind: str = "export"  # a form export, or an access_log
     reason: str | None = None
     batch_id: int | None = None
     rows_read: int = 0
     rows_loaded: int = 0
     rejected: dict[str, int] = field(default_factory=dict)
+    ignored: dict[str, int] = field(default_factory=dict)  # an access log's lines not counted, by reason
     unknown_columns: tuple[str, ...] = ()
     seconds: float = 0.0
     source_destroyed: bool = False
@@ -84,14 +87,20 @@ class _Seen:
         return None
 
 
+def _stage(source: SourceFile | AccessLogSource, progress: Progress | None, **options) -> Staged | StagedLog:
+    if isinstance(source, AccessLogSource):
+        return stage_log(source, progress, **options)
+    return stage(source, progress, **options)
+
+
 def _read(
-    source: SourceFile,
+    source: SourceFile | AccessLogSource,
     size: int,
     hasher: ThreadPoolExecutor,
     seen: _Seen,
     progress: Progress | None,
     number_rejects: bool,
-) -> tuple[str, Staged | str]:
+) -> tuple[str, Staged | StagedLog | str]:
     """Hash and stage one raw file: its digest, and its staged counts or the reason it is skipped.
 
     A file the size of one already loaded may be it: it is hashed first, so
@@ -107,7 +116,7 @@ def _read(
             return digest, skip
     staged = None
     try:
-        staged = stage(source, progress, number_rejects=number_rejects, stop=long_record)
+        staged = _stage(source, progress, number_rejects=number_rejects, stop=long_record)
     except ReadStopped:
         pass
     except ReadTooCostly:
@@ -121,7 +130,7 @@ def _read(
     if skip is not None:
         return scan.digest, skip
     if staged is None or scan.long_record:
-        staged = stage(source, progress, number_rejects=number_rejects, parallel=False)
+        staged = _stage(source, progress, number_rejects=number_rejects, parallel=False)
     if staged.rows_read == 0:
         raise FileRefused(source.path, "no data rows (a header only)")
     return scan.digest, staged
@@ -157,7 +166,7 @@ def load(
             result = FileResult(path, "refused")
             results.append(result)
             try:
-                source = inspect_source(path)
+                source = recognize(path) or inspect_source(path)
                 result.unknown_columns = source.unknown_columns
                 size = path.stat().st_size
                 progress = progress_for(path) if progress_for else None
@@ -175,7 +184,10 @@ def load(
             result.status = "loaded"
             result.rows_read = staged.rows_read
             result.rejected = staged.rejected
-            result.rows_loaded = staged.rows_read - result.rows_rejected
+            if isinstance(staged, StagedLog):
+                result.kind, result.ignored, result.rows_loaded = "access_log", staged.ignored, staged.rows_loaded
+            else:
+                result.rows_loaded = staged.rows_read - result.rows_rejected
             log = {
                 # a file name is typed by whoever saved the export: an identifier in it is not kept
                 "file_name": redact(path.name),
@@ -191,7 +203,7 @@ def load(
                 "last_event_date": staged.last_event_date,
                 "source_destroyed": False,
             }
-            staged_batches.append((result, NewBatch(log, staged.counts)))
+            staged_batches.append((result, NewBatch(log, staged.counts, result.kind)))
             if staged.rejects is not None:
                 report.append((result, staged.rejects))
         if rejects_path is not None:

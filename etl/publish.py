@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from contract import DIMENSIONS, STORE_TABLES, TIMEZONE
+from contract import STORE_TABLES, TIMEZONE
 from etl.errors import EtlError, StoreBusy
 from etl.sql_files import sql
 
@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 TEMP_MARK = ".building-"
+# Each kind of batch: the table of its counts per batch, and the public table built from them.
+BATCH_TABLES = {"export": ("batch_counts", "visit_counts"), "access_log": ("page_view_batch_counts", "page_views")}
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,8 @@ class NewBatch:
     """One file's contribution: its log row (without batch_id) and its counts by cell."""
 
     log: dict[str, object]
-    counts: pa.Table  # the DIMENSIONS columns, visits and key_sum
+    counts: pa.Table  # a form export's: DIMENSIONS, visits and key_sum; an access log's: PAGE_VIEWS_COLUMNS
+    kind: str = "export"  # or "access_log"
 
 
 def lock_path(db: Path) -> Path:
@@ -128,7 +131,16 @@ def rebuild(
                 kept = "batch_id <> all($removed)"
                 params = {"removed": sorted(remove_ids)}
                 con.execute(f"insert into batches select * from old.batches where {kept}", params)
-                con.execute(f"insert into batch_counts select * from old.batch_counts where {kept}", params)
+                # a store from before the access logs has no table of their counts
+                old_tables = {
+                    name
+                    for (name,) in con.execute(
+                        "select table_name from duckdb_tables() where database_name = 'old'"
+                    ).fetchall()
+                }
+                for counts_table, _ in BATCH_TABLES.values():
+                    if counts_table in old_tables:
+                        con.execute(f"insert into {counts_table} select * from old.{counts_table} where {kept}", params)
                 next_id = con.execute("select coalesce(max(batch_id), 0) + 1 from old.batches").fetchall()[0][0]
                 con.execute("detach old")
             new_ids = []
@@ -144,15 +156,18 @@ def rebuild(
                 )
                 # unsorted: only a rebuild reads batch_counts, and it reads it whole. from_arrow, not
                 # register, which imports pandas to look for a DataFrame first
-                con.from_arrow(batch.counts).project(
-                    f"{batch_id}::bigint, {', '.join(DIMENSIONS)}, visits, key_sum"
-                ).insert_into("batch_counts")
+                counts_table = BATCH_TABLES[batch.kind][0]
+                columns = [c for c in STORE_TABLES[counts_table] if c != "batch_id"]
+                con.from_arrow(batch.counts).project(f"{batch_id}::bigint, {', '.join(columns)}").insert_into(
+                    counts_table
+                )
             for batch_id, when in destroyed.items():
                 con.execute(
                     "update batches set source_destroyed = true, source_destroyed_at = ? where batch_id = ?",
                     [when, batch_id],
                 )
-            con.execute(f"insert into visit_counts by name {sql('marts/visit_counts')}")
+            for _, public_table in BATCH_TABLES.values():
+                con.execute(f"insert into {public_table} by name {sql(f'marts/{public_table}')}")
             con.execute("checkpoint")
         _fsync(temp)
         os.replace(temp, db)

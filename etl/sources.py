@@ -81,7 +81,7 @@ def printable_header(name: str) -> str:
     return "(a header that looks like data, not shown)"
 
 
-def _sql_string(text: str) -> str:
+def sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
@@ -142,10 +142,10 @@ class SourceFile:
             f"rejects_table = '{rejects_table}', rejects_scan = '{rejects_table}_scans', "
             f"compression = '{'gzip' if self.compressed else 'none'}'"
             + ("" if parallel and not padded else ", parallel = false")
-            + (f", null_padding = true, nullstr = {_sql_string(PADDING_NULL)}" if padded else "")
+            + (f", null_padding = true, nullstr = {sql_string(PADDING_NULL)}" if padded else "")
         )
         row_no, ordinality = ("ordinality", " with ordinality") if numbered else ("null::bigint", "")
-        path = _sql_string(str(self.path))
+        path = sql_string(str(self.path))
         if self.file_format == "csv":
             width = self.csv_width + (1 if padded else 0)
             columns = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width))
@@ -165,9 +165,7 @@ class SourceFile:
             )
         extracted = []
         for name in SOURCE_COLUMNS:
-            paths = [
-                f"json_extract_string(line, {_sql_string(json_path(key))})" for key in self.json_keys.get(name, ())
-            ]
+            paths = [f"json_extract_string(line, {sql_string(json_path(key))})" for key in self.json_keys.get(name, ())]
             value = f"coalesce({', '.join(paths)})" if paths else "null::varchar"
             extracted.append(f"case when is_object then {value} end as {name}")
         return (
@@ -236,10 +234,14 @@ def file_format_of(path: Path) -> tuple[str, bool]:
     for suffix, file_format in SUFFIXES.items():
         if stem.endswith(suffix):
             return file_format, compressed
-    raise FileRefused(path, "not a CSV or JSON Lines file (expected .csv, .jsonl, optionally .gz)")
+    raise FileRefused(
+        path,
+        "neither a form export (.csv or .jsonl, optionally .gz) nor a web server access log (its first lines "
+        "are not in the combined log format)",
+    )
 
 
-def _read_head(path: Path, compressed: bool) -> bytes:
+def read_head(path: Path, compressed: bool) -> bytes:
     try:
         status = path.stat()
         if stat.S_ISDIR(status.st_mode):
@@ -347,7 +349,7 @@ def inspect_source(path: Path) -> SourceFile:
     """Recognize a raw export from its name and head, or refuse it with a value-free reason."""
     path = Path(path)
     file_format, compressed = file_format_of(path)
-    text = _check_text(path, _read_head(path, compressed))
+    text = _check_text(path, read_head(path, compressed))
     if file_format == "csv":
         try:
             header = next(csv.reader(io.StringIO(text, newline="")), [])

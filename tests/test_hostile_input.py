@@ -75,7 +75,10 @@ DOC = REPO / "docs" / "reliability.md"
 CATALOGUE_TITLE = "Hostile input: catalogue"
 PEAK_MEMORY_LIMIT = 1 << 30
 
-UNSUPPORTED = "not a CSV or JSON Lines file (expected .csv, .jsonl, optionally .gz)"
+UNSUPPORTED = (
+    "neither a form export (.csv or .jsonl, optionally .gz) nor a web server access log (its first lines "
+    "are not in the combined log format)"
+)
 NOT_UTF8 = "not UTF-8 text (UTF-16 or binary content); export it as UTF-8"
 BAD_GZIP = "corrupt or truncated gzip data"
 NO_ROWS = "no data rows (a header only)"

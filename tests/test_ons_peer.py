@@ -86,6 +86,8 @@ def write_store(data: pd.DataFrame, db: Path) -> None:
     with duckdb.connect(str(db)) as con:
         for table, columns in STORE_TABLES.items():
             con.execute(f"create table {table} ({', '.join(f'{n} {t}' for n, t in columns.items())})")
+            if table not in frames:
+                continue  # no access log in this store: its tables stay empty
             con.register("frame", frames[table])
             con.execute(f"insert into {table} select {', '.join(columns)} from frame")
             con.unregister("frame")
