@@ -57,6 +57,11 @@ def _parser() -> argparse.ArgumentParser:
     generate.add_argument("--end", type=date.fromisoformat, help="last day (default: a fixed date, for same bytes)")
     generate.add_argument("--dirty-share", type=float, default=0.02, help="share of defective rows (or lines)")
     generate.add_argument(
+        "--since",
+        type=date.fromisoformat,
+        help="an access log: write only its days from about this one on (the same lines as the whole log's)",
+    )
+    generate.add_argument(
         "--mix",
         choices=("clean", "real"),
         default="clean",
@@ -204,6 +209,7 @@ def main(argv: list[str] | None = None) -> int:
                 start=args.start,
                 end=args.end,
                 defect_share=args.dirty_share,
+                since=args.since,
             )
             print(
                 f"{log.path}: {log.lines:,} lines ({log.bot_lines:,} from bots, {log.malformed_lines:,} malformed; "

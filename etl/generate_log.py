@@ -622,12 +622,15 @@ def generate_log(
     end: date | None = None,
     defect_share: float = 0.02,
     routes: Path = ROUTES_PATH,
+    since: date | None = None,
 ) -> LogSummary:
     """Write the access log of `rows` form submissions' worth of traffic to `out` (gzip if it ends in .gz).
 
     Days and submissions per day are those of `etl.generate.generate()` with the same seed, rows
     and period (default: the 1095 days ending at DEFAULT_END). `defect_share` of the lines carry one
-    defect each, about 60% of them malformed lines.
+    defect each, about 60% of them malformed lines. With `since`, only the log's latest part is
+    written: whole chunks of days (about _CHUNK_LINES lines each) from the one holding `since`,
+    the same lines as in the whole log.
     """
     started = time.perf_counter()
     out = Path(out)
@@ -642,7 +645,10 @@ def generate_log(
     partial = out.with_name(out.name + ".part")
     try:
         with _open_output(partial, out.name.lower().endswith(".gz")) as write:
-            for chunk in range(len(plan.chunk_starts) if rows else 0):
+            first_chunk = 0
+            if since is not None:
+                first_chunk = max(int(np.searchsorted(plan.chunk_starts, (since - start).days, side="right")) - 1, 0)
+            for chunk in range(first_chunk, len(plan.chunk_starts) if rows else 0):
                 text, columns, defect = _chunk_lines(seed, plan, chunk, tables, defect_share)
                 write(_joined_bytes(text))
                 malformed = defect >= _DEFECTS.index("truncated")

@@ -170,6 +170,24 @@ def test_chunks_of_days_keep_the_counts_and_the_order(tmp_path, monkeypatch):
     assert len(set(days)) == 20
 
 
+def test_since_writes_the_whole_logs_latest_days_the_same(tmp_path, monkeypatch):
+    """make run's demo log: the latest chunks of days only, line for line those of the whole log."""
+    monkeypatch.setattr(generate_log_module, "_CHUNK_LINES", 2_000)
+    end = START + timedelta(days=19)
+    whole = tmp_path / "whole.log"
+    generate_log(whole, 300, SEED, start=START, end=end)
+    since = START + timedelta(days=12)
+    part = tmp_path / "part.log"
+    summary = generate_log(part, 300, SEED, start=START, end=end, since=since)
+    lines, every = read_lines(part), read_lines(whole)
+    assert 0 < len(lines) < len(every)
+    assert lines == every[len(every) - len(lines) :]
+    days = {korea_day(m["stamp"]) for m in map(LINE.match, lines) if m}
+    assert since in days and max(days) == end
+    assert min(days) > START  # the earlier chunks are not written
+    assert count_steps([LINE.match(line) for line in lines]) == summary.steps
+
+
 def test_a_visitor_makes_several_requests(log):
     _, _, matches = log
     people = Counter(
