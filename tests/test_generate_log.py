@@ -35,6 +35,7 @@ LINE = re.compile(
 BOTS = re.compile(r"bot|spider|crawl|facebookexternalhit|curl/|python-requests|go-http-client|wget", re.IGNORECASE)
 HEALTH = re.compile(r"HealthChecker|kube-probe")
 KST = timezone(timedelta(hours=9))
+SERVICE_PAGES = {view for view, _ in load_routes().services.values()}
 
 
 def read_lines(path: Path) -> list[str]:
@@ -122,6 +123,24 @@ def test_traffic_mix(log):
     paths = {m["target"].split("?")[0] for m in parsed}
     assert {"/healthz", "/favicon.ico", "/", "/robots.txt", "/wp-login.php"} <= paths
     assert any(p.startswith("/static/") and p.endswith(".css") for p in paths)
+
+
+def test_visitors_come_from_the_exports_countries(log):
+    """A person's IPv4 address is registered in a country of the export's visitor mix, in its proportions."""
+    from iptocc import country_code
+
+    _, _, matches = log
+    people = [
+        m["ip"].removeprefix("::ffff:")
+        for m in matches
+        if m and m["target"] in SERVICE_PAGES and not BOTS.search(m["agent"])
+    ]
+    placed = Counter(country_code([ip for ip in people if "." in ip]))
+    total = sum(placed.values())
+    # etl.generate's visitor mix: CN 17, JP 11, US 10 of 100 (the rest of the world shares what is left)
+    for country, weight in (("CN", 0.17), ("JP", 0.11), ("US", 0.10)):
+        assert 0.7 * weight <= placed[country] / total <= 1.3 * weight, country
+    assert placed["KR"] > 0
 
 
 def test_personal_data_where_real_logs_have_it(log):
