@@ -183,8 +183,10 @@ def _batches(args: argparse.Namespace) -> int:
         print("no batches")
     for b in batches:
         destroyed = f", source destroyed {b['source_destroyed_at']}" if b["source_destroyed"] else ""
+        # an access log's "rows" are its lines, of which the views and submits are counted
+        loaded = "lines counted" if b["file_format"].startswith("access_log") else "loaded"
         print(
-            f"{b['batch_id']}\t{b['file_name']}\t{b['loaded_at']}\t{b['rows_loaded']:,} loaded, "
+            f"{b['batch_id']}\t{b['file_name']}\t{b['loaded_at']}\t{b['rows_loaded']:,} {loaded}, "
             f"{b['rows_rejected']:,} rejected\t{b['first_event_date']}..{b['last_event_date']}\t"
             f"blake3 {b['content_blake3'][:12]}{destroyed}"
         )
