@@ -41,6 +41,8 @@ ASSET_PREFIXES = tuple(ROUTES["ignore"]["asset_prefixes"])
 ASSET_SUFFIXES = tuple(ROUTES["ignore"]["asset_suffixes"])
 # Crawlers and scripts of the generated and hand-written logs, by name; no user agent at all is a script too.
 BOTS = re.compile(r"bot|spider|crawl|facebookexternalhit|curl/|python-requests|go-http-client|wget", re.IGNORECASE)
+# No browser sends a longer user agent: a longer one is a bot's (and is not parsed).
+LONGEST_AGENT = 1_000
 # DuckDB's longest line (its max_line_size default, 2 MB); only the heavy test writes a longer one.
 LONGEST_LINE = 2_097_152
 
@@ -126,7 +128,7 @@ def classify(text: str, today: date = TODAY) -> tuple[str, tuple[date, str, str]
     status, agent = int(found["status"]), found["agent"]
     if path in HEALTH:
         return "health_check", None, None
-    if agent.strip() in ("", "-") or BOTS.search(agent):
+    if agent.strip() in ("", "-") or BOTS.search(agent) or len(agent) > LONGEST_AGENT:
         return "bot", None, None
     if path in VIEWS:
         if method == "GET" and 200 <= status <= 299:
@@ -710,6 +712,25 @@ def test_a_wrong_routes_file_is_one_error_naming_it(store, tmp_path, text, reaso
     assert out == ""
     assert folder_snapshot(store.parent) == before
     assert raw.exists()
+
+
+def test_a_very_long_user_agent_is_a_bot_and_does_not_stall_the_load(tmp_path):
+    """crawlerdetect takes time quadratic in a user agent's length (7 s for 10,000 characters): before the
+    limit, the 200,000-character line below held the load for about an hour."""
+    padded = DESKTOP + " " + "x" * (LONGEST_AGENT - len(DESKTOP) - 1)
+    lines = [
+        line(agent=padded),  # the longest user agent a browser may send: parsed, counted
+        line(agent=padded + "x"),  # one character longer: a bot
+        line(agent="Mozilla/5.0 (" + "a" * 200_000 + ")"),
+        line(request="POST /coupons/claim HTTP/1.1", agent=DESKTOP + " " + "a" * 50_000),
+    ]
+    raw = write_log(tmp_path / "access.log", lines)
+    db = tmp_path / "visitors.duckdb"
+    code, out, err = run_etl("load", raw, "--db", db, cwd=tmp_path)
+    assert (code, err) == (0, "")
+    assert page_view_cells(db) == [("2026-11-17", "coupon", "view", "KR", "desktop", 1, 1)]
+    assert reported(out)["access.log"]["not counted"] == Counter(bot=3)
+    assert_counts_equal(db, out, "access.log", count_log(raw.read_bytes()))
 
 
 @pytest.mark.heavy
