@@ -661,6 +661,29 @@ def test_the_same_log_twice_is_skipped_by_its_hash(tmp_path):
     assert len(store_batches(db)) == 1
 
 
+def test_a_rotated_log_compressed_by_logrotate_is_skipped_as_the_same_lines(tmp_path):
+    """logrotate's `delaycompress`: access.log.1 today is access.log.2.gz tomorrow, the same lines."""
+    raw = write_log(tmp_path / "raw" / "access.log.1", HAND_WRITTEN)
+    db = tmp_path / "visitors.duckdb"
+    code, _, err = run_etl("load", raw, "--db", db, cwd=tmp_path)
+    assert (code, err) == (0, "")
+    rotated = tmp_path / "raw" / "access.log.2.gz"
+    rotated.write_bytes(gzip.compress(raw.read_bytes(), mtime=0))
+    raw.unlink()
+    code, out, err = run_etl("load", rotated, "--db", db, cwd=tmp_path)
+    assert (code, err) == (0, "")
+    assert out.startswith(f"{rotated}: skipped: already loaded as batch 1\n")
+    assert page_view_cells(db) == HAND_WRITTEN_CELLS
+    # and the other way round, in one run: compressed at another level, the same lines
+    other = tmp_path / "other.duckdb"
+    again = write_log(tmp_path / "raw" / "access.log.1", HAND_WRITTEN)
+    (tmp_path / "raw" / "fast.gz").write_bytes(gzip.compress(again.read_bytes(), compresslevel=1, mtime=1))
+    code, out, err = run_etl("load", tmp_path / "raw" / "fast.gz", again, "--db", other, cwd=tmp_path)
+    assert (code, err) == (0, "")
+    assert f"{again}: skipped: same content as {tmp_path / 'raw' / 'fast.gz'}, loaded in this run\n" in out
+    assert page_view_cells(other) == HAND_WRITTEN_CELLS
+
+
 def test_remove_batch_takes_a_log_out(store, tmp_path):
     first = write_log(tmp_path / "access.log.1", HAND_WRITTEN)
     second = write_log(tmp_path / "access.log", [line(request="GET /free-estimate HTTP/1.1")] * 3)
