@@ -120,6 +120,8 @@ def classify(text: str, today: date = TODAY) -> tuple[str, tuple[date, str, str]
         moment = datetime.strptime(found["stamp"], "%d/%b/%Y:%H:%M:%S %z")
     except ValueError:
         return "bad_timestamp", None, None
+    if not -timedelta(hours=12) <= moment.utcoffset() <= timedelta(hours=14):
+        return "bad_timestamp", None, None  # no time zone has this offset
     day = moment.astimezone(KST).date()
     if not date(2000, 1, 1) <= day <= today + timedelta(days=1):
         return "date_out_of_range", None, None
@@ -568,6 +570,38 @@ def test_the_korea_day_comes_from_the_lines_own_offset(tmp_path, stamp, day):
     assert (code, err) == (0, "")
     assert page_view_cells(db) == [(day, "coupon", "view", "KR", "desktop", 1, 1)]
     assert [(str(b["first_event_date"]), str(b["last_event_date"])) for b in store_batches(db)] == [(day, day)]
+
+
+@pytest.mark.parametrize(
+    ("stamp", "day"),
+    [
+        ("17/Nov/2026:10:00:00 +1400", "2026-11-17"),  # Kiribati: 20:00 UTC the day before, 05:00 in Korea
+        ("16/Nov/2026:20:00:00 -1200", "2026-11-17"),  # Baker Island: 08:00 UTC, 17:00 in Korea
+        ("17/Nov/2026:10:00:00 +0545", "2026-11-17"),  # Nepal
+        ("17/nov/2026:10:00:00 +0900", "2026-11-17"),  # a month in lower case
+        ("17/NOV/2026:10:00:00 +0900", "2026-11-17"),
+        ("17/Nov/2026:10:00:00 -0000", "2026-11-17"),
+        # offsets no time zone has: a corrupt time, not a day moved by up to four days
+        ("17/Nov/2026:10:00:00 +1500", None),
+        ("17/Nov/2026:10:00:00 -1300", None),
+        ("17/Nov/2026:10:00:00 +2400", None),
+        ("17/Nov/2026:10:00:00 +9999", None),
+        ("17/Nov/2026:10:00:00 +0960", None),
+        ("17/Nov/2026:24:00:00 +0900", None),
+        ("29/Feb/2026:10:00:00 +0900", None),
+    ],
+)
+def test_an_offset_no_time_zone_has_is_a_bad_timestamp(tmp_path, stamp, day):
+    raw = write_log(tmp_path / "access.log", [line(stamp=stamp)])
+    db = tmp_path / "visitors.duckdb"
+    code, out, err = run_etl("load", raw, "--db", db, cwd=tmp_path)
+    assert (code, err) == (0, "")
+    if day is None:
+        assert page_view_cells(db) == []
+        assert reported(out)["access.log"]["rejected by reason"] == Counter(bad_timestamp=1)
+    else:
+        assert page_view_cells(db) == [(day, "coupon", "view", "KR", "desktop", 1, 1)]
+    assert_counts_equal(db, out, "access.log", count_log(raw.read_bytes()))
 
 
 def test_the_day_after_tomorrow_in_korea_is_out_of_range(tmp_path):
