@@ -34,8 +34,12 @@ Decisions on noisy shapes:
   (`user1@example.comuser0@example.com`). In the byte scan, shapes held together by
   an @, a scheme or separators may therefore touch letters and digits (a dashed
   RRN, `010-1234-5678`, `4111-1111-1111-1111`, an IPv4 or MAC address); shapes
-  without separators (a run of digits, a passport, IPv6) keep the boundary rule,
-  else they would fire inside the hex hashes of the batch log. The store's own
+  without separators (a run of digits, a passport) keep the boundary rule, else
+  they would fire inside the hex hashes of the batch log. An IPv6 address, held
+  together by its colons, may touch a letter that is no hex digit before it and
+  any letter after it (`desktop2001:db8::2amobile` is found as `2001:db8::2a`;
+  before `desktop`, as `2001:db8::2ade`): the whole run of hex digits and colons
+  must be one address, so two MAC addresses side by side are no IPv6. The store's own
   values side by side, in any order, fire nothing (tests/test_patterns.py).
   DuckDB also compresses large string columns (FSST), and those bytes no scan can
   read: a clean byte scan is evidence, not proof.

@@ -549,66 +549,52 @@ def test_a_hand_written_log_gives_its_cells_and_reasons(tmp_path, end):
 # --- edges ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("stamp", "day"),
-    [
-        ("17/Nov/2026:23:30:00 -0500", "2026-11-18"),  # 04:30 UTC, 13:30 in Korea
-        ("17/Nov/2026:09:29:59 -0500", "2026-11-17"),  # 14:29:59 UTC, 23:29:59 in Korea
-        ("17/Nov/2026:14:59:59 +0000", "2026-11-17"),
-        ("17/Nov/2026:15:00:00 +0000", "2026-11-18"),
-        ("17/Nov/2026:23:59:59 +0900", "2026-11-17"),
-        ("18/Nov/2026:00:00:00 +0900", "2026-11-18"),
-        ("17/Nov/2026:20:00:00 +1400", "2026-11-17"),  # Kiribati: 06:00 UTC, 15:00 in Korea
-        ("31/Dec/2025:15:00:00 +0000", "2026-01-01"),  # a new year in Korea first
-        ("19/Nov/2026:14:59:59 +0000", "2026-11-19"),  # tomorrow in Korea: the last day allowed
-    ],
-)
-def test_the_korea_day_comes_from_the_lines_own_offset(tmp_path, stamp, day):
-    raw = write_log(tmp_path / "access.log", [line(stamp=stamp)])
-    db = tmp_path / "visitors.duckdb"
-    code, _, err = run_etl("load", raw, "--db", db, cwd=tmp_path)
-    assert (code, err) == (0, "")
-    assert page_view_cells(db) == [(day, "coupon", "view", "KR", "desktop", 1, 1)]
-    assert [(str(b["first_event_date"]), str(b["last_event_date"])) for b in store_batches(db)] == [(day, day)]
+# (the time on the line, with the server's offset; its day in Korea, or None for a bad timestamp)
+STAMPS = [
+    ("17/Nov/2026:23:30:00 -0500", "2026-11-18"),  # 04:30 UTC, 13:30 in Korea
+    ("17/Nov/2026:09:29:59 -0500", "2026-11-17"),  # 14:29:59 UTC, 23:29:59 in Korea
+    ("17/Nov/2026:14:59:59 +0000", "2026-11-17"),
+    ("17/Nov/2026:15:00:00 +0000", "2026-11-18"),
+    ("17/Nov/2026:23:59:59 +0900", "2026-11-17"),
+    ("18/Nov/2026:00:00:00 +0900", "2026-11-18"),
+    ("17/Nov/2026:20:00:00 +1400", "2026-11-17"),  # Kiribati: 06:00 UTC, 15:00 in Korea
+    ("16/Nov/2026:20:00:00 -1200", "2026-11-17"),  # Baker Island: 08:00 UTC, 17:00 in Korea
+    ("17/Nov/2026:10:00:00 +0545", "2026-11-17"),  # Nepal
+    ("31/Dec/2025:15:00:00 +0000", "2026-01-01"),  # a new year in Korea first
+    ("19/Nov/2026:14:59:59 +0000", "2026-11-19"),  # tomorrow in Korea: the last day allowed
+    ("16/nov/2026:10:00:00 +0900", "2026-11-16"),  # a month in lower case
+    ("16/NOV/2026:10:00:00 -0000", "2026-11-16"),
+    # offsets no time zone has: a corrupt time, not a day moved by up to four days
+    ("17/Nov/2026:10:00:00 +1500", None),
+    ("17/Nov/2026:10:00:00 -1300", None),
+    ("17/Nov/2026:10:00:00 +2400", None),
+    ("17/Nov/2026:10:00:00 +9999", None),
+    ("17/Nov/2026:10:00:00 +0960", None),
+    ("17/Nov/2026:24:00:00 +0900", None),
+    ("29/Feb/2026:10:00:00 +0900", None),
+]
 
 
-@pytest.mark.parametrize(
-    ("stamp", "day"),
-    [
-        ("17/Nov/2026:10:00:00 +1400", "2026-11-17"),  # Kiribati: 20:00 UTC the day before, 05:00 in Korea
-        ("16/Nov/2026:20:00:00 -1200", "2026-11-17"),  # Baker Island: 08:00 UTC, 17:00 in Korea
-        ("17/Nov/2026:10:00:00 +0545", "2026-11-17"),  # Nepal
-        ("17/nov/2026:10:00:00 +0900", "2026-11-17"),  # a month in lower case
-        ("17/NOV/2026:10:00:00 +0900", "2026-11-17"),
-        ("17/Nov/2026:10:00:00 -0000", "2026-11-17"),
-        # offsets no time zone has: a corrupt time, not a day moved by up to four days
-        ("17/Nov/2026:10:00:00 +1500", None),
-        ("17/Nov/2026:10:00:00 -1300", None),
-        ("17/Nov/2026:10:00:00 +2400", None),
-        ("17/Nov/2026:10:00:00 +9999", None),
-        ("17/Nov/2026:10:00:00 +0960", None),
-        ("17/Nov/2026:24:00:00 +0900", None),
-        ("29/Feb/2026:10:00:00 +0900", None),
-    ],
-)
-def test_an_offset_no_time_zone_has_is_a_bad_timestamp(tmp_path, stamp, day):
-    raw = write_log(tmp_path / "access.log", [line(stamp=stamp)])
-    db = tmp_path / "visitors.duckdb"
-    code, out, err = run_etl("load", raw, "--db", db, cwd=tmp_path)
+def test_the_korea_day_comes_from_the_lines_own_offset(tmp_path):
+    # one visitor a line: the cells count lines by day
+    lines = [line(stamp=stamp, agent=f"{DESKTOP} n{number}") for number, (stamp, _) in enumerate(STAMPS)]
+    lines.append(line(stamp="19/Nov/2026:15:00:00 +0000"))  # the day after tomorrow in Korea
+    raw = write_log(tmp_path / "access.log", lines)
+    db, rejects = tmp_path / "visitors.duckdb", tmp_path / "rejects.csv"
+    code, out, err = run_etl("load", raw, "--db", db, "--rejects", rejects, cwd=tmp_path)
     assert (code, err) == (0, "")
-    if day is None:
-        assert page_view_cells(db) == []
-        assert reported(out)["access.log"]["rejected by reason"] == Counter(bad_timestamp=1)
-    else:
-        assert page_view_cells(db) == [(day, "coupon", "view", "KR", "desktop", 1, 1)]
+    days = Counter(day for _, day in STAMPS if day is not None)
+    assert page_view_cells(db) == [
+        (day, "coupon", "view", "KR", "desktop", views, views) for day, views in sorted(days.items())
+    ]
+    assert [(str(b["first_event_date"]), str(b["last_event_date"])) for b in store_batches(db)] == [
+        ("2026-01-01", "2026-11-19")
+    ]
+    assert read_rejects(rejects)[1:] == [
+        *(["access.log", str(number), "bad_timestamp"] for number, (_, day) in enumerate(STAMPS, 1) if day is None),
+        ["access.log", str(len(lines)), "date_out_of_range"],
+    ]
     assert_counts_equal(db, out, "access.log", count_log(raw.read_bytes()))
-
-
-def test_the_day_after_tomorrow_in_korea_is_out_of_range(tmp_path):
-    raw = write_log(tmp_path / "access.log", [line(), line(stamp="19/Nov/2026:15:00:00 +0000")])
-    code, out, err = run_etl("load", raw, "--db", tmp_path / "visitors.duckdb", cwd=tmp_path)
-    assert (code, err) == (0, "")
-    assert reported(out)["access.log"]["rejected by reason"] == Counter(date_out_of_range=1)
 
 
 def test_an_ipv4_mapped_address_is_placed_in_its_ipv4s_country(tmp_path):
