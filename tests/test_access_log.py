@@ -793,4 +793,5 @@ def test_a_100_mb_line_is_rejected_and_the_rest_loaded(tmp_path):
     ]
     assert reported(out)["access.log"]["rejected by reason"] == Counter(line_too_long=1)
     assert read_rejects(rejects)[1:] == [["access.log", "3", "line_too_long"]]
+    assert_counts_equal(db, out, "access.log", count_log(raw.read_bytes()))
     assert b"zqhuge" not in db.read_bytes() and "zqhuge" not in out
