@@ -101,7 +101,7 @@ COUNT_TABLES = (
         LOG_FORMATS,
     ),
 )
-# Tables a store written before the access logs (issue 14) lacks: both, or neither, must be there.
+# Tables a store written before the access logs (commit 3a551b0) lacks: both, or neither, must be there.
 LATER_TABLES = ("page_views", "page_view_batch_counts")
 # types whose values are never text; every other column is scanned as text
 NOT_TEXT = re.compile(
