@@ -304,7 +304,7 @@ class HostileLog:
         # rejected: a bad time, a day out of range, bytes that are not UTF-8, cut short, not the format at all
         out.append(
             line(
-                stamp=f"3{day % 10}/Nov/2026:10:00:00 +0900",
+                stamp="31/Nov/2026:10:00:00 +0900",  # no such day
                 request=f"GET /coupons{self.query()} HTTP/1.1",
                 **self.personal(),
             )
