@@ -5,7 +5,8 @@ For each size it generates an access log (`etl generate --kind access-log`, seed
 alternates rounds of
 
 - `python -m etl load FILE --db fresh.duckdb` (the real thing: the parse, the two groupings, user
-  agents and addresses through Python, the counts by cell, the batch log, the atomic publish), and
+  agents and addresses through Python, the counts by cell, the batch log, the atomic publish),
+- the same command in a worktree of --baseline (a commit; '' for none), with the same interpreter, and
 - the bare anchor: one DuckDB query, written here and not calling etl.access_log.stage_log, that
   reads the same file with the same reader settings (AccessLogSource.relation_sql), parses each
   line with the same regex (etl.access_log.LINE_PATTERN) and groups the lines of the service paths
@@ -18,8 +19,8 @@ process it waited for), the median and the worst of the rounds, and the 1-minute
 before each round, and writes its section of docs/performance.md. A size ending in `.gz` is the
 same log gzip-compressed.
 
-    .venv/bin/python benchmarks/log_bench.py                          # 1M,5M,20M,5M.gz lines, 3 rounds
-    .venv/bin/python benchmarks/log_bench.py --sizes 1M --rounds 5
+    .venv/bin/python benchmarks/log_bench.py                          # 1M,5M,20M,1M.gz lines, 3 rounds
+    .venv/bin/python benchmarks/log_bench.py --sizes 1M --rounds 5 --baseline ''
     .venv/bin/python benchmarks/log_bench.py --clean                  # then delete the cached logs
 """
 
@@ -35,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -50,6 +52,8 @@ SEED = 1
 LINES_PER_ROW = 30.3
 TARGET_RATIO = 1.5
 TARGET_RSS_MB = 1024
+# the access-log load before its memory work (issue 15): its client_countries join built on the visitor groups
+DEFAULT_BASELINE = "3a551b0"
 
 BARE_SQL = """
 import sys, duckdb
@@ -82,7 +86,6 @@ where path in (select unnest($paths::varchar[])) and event_date is not null
 group by all
 ''', {"paths": load_routes().steps()["path"]})
 """
-KINDS = ("load", "bare")
 
 
 @dataclass
@@ -91,7 +94,7 @@ class Size:
     compressed: bool
     path: Path = Path()
     lines: int = 0
-    runs: dict[str, list[tuple[float, float, float]]] = field(default_factory=lambda: {k: [] for k in KINDS})
+    runs: dict[str, list[tuple[float, float, float]]] = field(default_factory=dict)
     loads: list[float] = field(default_factory=list)
 
     @property
@@ -122,10 +125,10 @@ def cached_log(size: Size, cache: Path) -> None:
     size.lines = json.loads(about.read_text())["lines"]
 
 
-def measured_run(cmd: list[str]) -> tuple[float, float, float]:
+def measured_run(cmd: list[str], cwd: Path = ROOT) -> tuple[float, float, float]:
     """Run a command; (wall seconds, CPU seconds, peak RSS in MB) of it and the processes it waited for."""
     started = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - started
     if os.waitstatus_to_exitcode(status) != 0:
@@ -133,18 +136,30 @@ def measured_run(cmd: list[str]) -> tuple[float, float, float]:
     return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
-def bench(size: Size, rounds: int, workdir: Path) -> None:
+def worktree(ref: str, folder: Path) -> Path:
+    """A detached worktree of `ref`: its etl and contract, run by this interpreter (`python -m` reads the cwd's)."""
+    path = folder / "baseline"
+    subprocess.run(["git", "worktree", "add", "--detach", "--force", str(path), ref], cwd=ROOT, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    return path
+
+
+def bench(size: Size, rounds: int, workdir: Path, baseline: Path | None) -> None:
+    kinds = ["load", *(["baseline"] if baseline else []), "bare"]
+    size.runs = {kind: [] for kind in kinds}
     for round_ in range(rounds):
         size.loads.append(os.getloadavg()[0])
-        for kind in KINDS if round_ % 2 == 0 else reversed(KINDS):
+        # rotate which goes first, so that none always meets the warmer page cache or the quieter moment
+        for kind in kinds[round_ % len(kinds) :] + kinds[: round_ % len(kinds)]:
             out = workdir / f"{kind}.duckdb"
             for leftover in workdir.glob(f"{kind}.duckdb*"):
                 leftover.unlink()
-            if kind == "load":
-                command = ["-m", "etl", "load", str(size.path), "--db", str(out)]
-            else:
+            if kind == "bare":
                 command = ["-c", BARE_SQL, str(size.path), str(out), "gz" if size.compressed else "plain"]
-            size.runs[kind].append(measured_run([sys.executable, *command]))
+            else:
+                command = ["-m", "etl", "load", str(size.path), "--db", str(out)]
+            cwd = baseline if kind == "baseline" else ROOT
+            size.runs[kind].append(measured_run([sys.executable, *command], cwd))
         print(
             f"  {size.label}, round {round_ + 1}: "
             + ", ".join(
@@ -158,47 +173,61 @@ def _median_worst(values: list[float], unit: str, digits: int = 1) -> str:
     return f"{statistics.median(values):,.{digits}f} {unit} ({max(values):,.{digits}f})"
 
 
-def report(sizes: list[Size], rounds: int) -> str:
+def _column(runs: list[tuple[float, float, float]], index: int) -> list[float]:
+    return [run[index] for run in runs]
+
+
+def report(sizes: list[Size], rounds: int, baseline: str | None) -> str:
     loads = [load for size in sizes for load in size.loads]
+    before = f"`{baseline}`" if baseline else ""
     lines = [
         f"## {SECTION}",
         "",
         f"Measured {date.today().isoformat()} by `benchmarks/log_bench.py` on {os.cpu_count()} cores "
-        f"({platform.machine()}, Python {platform.python_version()}): {rounds} alternating rounds per size, each "
-        "side in its own process; median (worst) of the rounds. *load* is `python -m etl load FILE --db` into a "
-        "fresh store; *bare* is one DuckDB query in the benchmark that reads the same file with the same reader "
-        "settings, parses each line with the same regex (`etl.access_log.LINE_PATTERN`) and groups the lines of "
-        "the service paths by Korea day, path, method and status, with views and distinct visitors (address and "
-        "user agent). *CPU* is user and system seconds of all threads, which other processes on the cores stretch "
-        "less than wall time; *ratio* is of the medians. Peak RSS is the process's `ru_maxrss`. The logs are "
+        f"({platform.machine()}, Python {platform.python_version()}): {rounds} rounds per size, each side in its "
+        "own process, the side that goes first rotating; median (worst) of the rounds. *load* is "
+        "`python -m etl load FILE --db` into a fresh store"
+        + (f"; *{baseline}* the same at commit {before}, before the memory work of issue 15" if baseline else "")
+        + "; *bare* is one DuckDB query in the benchmark that reads the same file with the same reader settings, "
+        "parses each line with the same regex (`etl.access_log.LINE_PATTERN`) and groups the lines of the service "
+        "paths by Korea day, path, method and status, with views and distinct visitors (address and user agent). "
+        "*CPU* is user and system seconds of all threads, which other processes on the cores stretch less than wall "
+        "time; ratios are of the medians. Peak RSS is the process's `ru_maxrss`. The logs are "
         f"`etl generate --kind access-log --seed {SEED}` (about {LINES_PER_ROW:g} lines a form row). Targets "
         f"(issue 15): within {TARGET_RATIO}x of bare, peak RSS under {TARGET_RSS_MB:,} MB and flat from 1M to 20M "
-        f"lines. The 1-minute load average before the rounds was {min(loads):.1f}-{max(loads):.1f} (other "
-        "sessions' tests share the two cores).",
+        f"lines. The 1-minute load average before the rounds was {min(loads):.1f}-{max(loads):.1f} on the 2 cores "
+        "(other sessions' tests were running): trust the ratios over the times.",
         "",
         "| log | file | load | bare | ratio | CPU load | CPU bare | CPU ratio | load peak RSS | bare peak RSS "
-        "| load avg |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        + (f"| {baseline} | {baseline} peak RSS " if baseline else "")
+        + "| load avg |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|---:|" if baseline else "") + "---:|",
     ]
     for size in sizes:
         load, bare = size.runs["load"], size.runs["bare"]
-        wall_ratio = statistics.median(w for w, _, _ in load) / statistics.median(w for w, _, _ in bare)
-        cpu_ratio = statistics.median(c for _, c, _ in load) / statistics.median(c for _, c, _ in bare)
+        wall_ratio = statistics.median(_column(load, 0)) / statistics.median(_column(bare, 0))
+        cpu_ratio = statistics.median(_column(load, 1)) / statistics.median(_column(bare, 1))
+        old = (
+            f"| {_median_worst(_column(size.runs['baseline'], 0), 's')} "
+            f"| {_median_worst(_column(size.runs['baseline'], 2), 'MB', 0)} "
+            if baseline
+            else ""
+        )
         lines.append(
             f"| {size.lines:,} lines{', gzip' if size.compressed else ''} | {size.path.stat().st_size / 1e6:,.0f} MB "
-            f"| {_median_worst([w for w, _, _ in load], 's')} | {_median_worst([w for w, _, _ in bare], 's')} "
-            f"| {wall_ratio:.2f}x | {_median_worst([c for _, c, _ in load], 's')} "
-            f"| {_median_worst([c for _, c, _ in bare], 's')} | {cpu_ratio:.2f}x "
-            f"| {_median_worst([r for _, _, r in load], 'MB', 0)} | {_median_worst([r for _, _, r in bare], 'MB', 0)} "
-            f"| {min(size.loads):.1f}-{max(size.loads):.1f} |"
+            f"| {_median_worst(_column(load, 0), 's')} | {_median_worst(_column(bare, 0), 's')} | {wall_ratio:.2f}x "
+            f"| {_median_worst(_column(load, 1), 's')} | {_median_worst(_column(bare, 1), 's')} | {cpu_ratio:.2f}x "
+            f"| {_median_worst(_column(load, 2), 'MB', 0)} | {_median_worst(_column(bare, 2), 'MB', 0)} "
+            f"{old}| {min(size.loads):.1f}-{max(size.loads):.1f} |"
         )
     return "\n".join(lines) + "\n"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="1M,5M,20M,5M.gz", help="lines per log, comma-separated; .gz: gzip")
+    parser.add_argument("--sizes", default="1M,5M,20M,1M.gz", help="lines per log, comma-separated; .gz: gzip")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--baseline", default=DEFAULT_BASELINE, help="a commit to load with too; '' for none")
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="generated logs (default: %(default)s)")
     parser.add_argument("--clean", action="store_true", help="delete the cached logs afterwards")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/performance.md")
@@ -206,11 +235,18 @@ def main() -> None:
     sizes = parse_sizes(args.sizes)
     args.cache.mkdir(parents=True, exist_ok=True)
     try:
-        with tempfile.TemporaryDirectory(prefix="log-bench-") as workdir:
+        with ExitStack() as stack:
+            workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="log-bench-")))
+            baseline = None
+            if args.baseline:
+                baseline = worktree(args.baseline, workdir)
+                stack.callback(
+                    subprocess.run, ["git", "worktree", "remove", "--force", str(baseline)], cwd=ROOT, check=False
+                )
             for size in sizes:
                 cached_log(size, args.cache)
-                bench(size, args.rounds, Path(workdir))
-        section = report(sizes, args.rounds)
+                bench(size, args.rounds, workdir, baseline)
+        section = report(sizes, args.rounds, args.baseline or None)
     finally:
         if args.clean:
             shutil.rmtree(args.cache, ignore_errors=True)
