@@ -19,7 +19,7 @@ import re
 import shutil
 import subprocess
 import sys
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -964,9 +964,11 @@ def test_the_demo_data_of_make_run_passes_the_audit(tmp_path):
     """
     makefile = (REPO / "Makefile").read_text(encoding="utf-8")
     rows = int(re.search(r"^DEMO_ROWS \?= (\d+)$", makefile, re.MULTILINE).group(1))
-    assert "--end $$(TZ=Asia/Seoul date +%F)" in makefile
-    raw, db = tmp_path / "demo.csv", tmp_path / "visitors.duckdb"
+    assert "end=$$(TZ=Asia/Seoul date +%F)" in makefile and "--end $$end" in makefile
+    assert 'since=$$(TZ=Asia/Seoul date -d "$$end -89 days" +%F)' in makefile and "--since $$since" in makefile
+    raw, log, db = tmp_path / "demo.csv", tmp_path / "access.log.gz", tmp_path / "visitors.duckdb"
     generate(raw, rows, end=korea_today())
-    load([raw], db)
+    generate_log(log, rows, end=korea_today(), since=korea_today() - timedelta(days=89))
+    load([log, raw], db)
     report = run_audit(db, export_log=tmp_path / "none.log")
     assert report.passed, report.verdict_lines()
