@@ -46,7 +46,9 @@ if TYPE_CHECKING:
 # odd request ("-", or no method) still matches, with no method and no path.
 _QUOTED = r'(?:[^"\\]|\\.)*'
 LINE_PATTERN = (
-    r"^(\S+) \S+ \S+ \[(\d{2}/[A-Za-z]{3}/\d{4}:\d{2}:\d{2}:\d{2} [+-]\d{4})\] "
+    # a byte order mark before the first line is not part of its address
+    "^\ufeff?"
+    r"(\S+) \S+ \S+ \[(\d{2}/[A-Za-z]{3}/\d{4}:\d{2}:\d{2}:\d{2} [+-]\d{4})\] "
     rf'"(?:([A-Z]+) ([^\s?#"\\]*){_QUOTED}|{_QUOTED})" (\d{{3}}) (?:\d+|-) "{_QUOTED}" "({_QUOTED})"'
 )
 LINE_FIELDS = ("client", "stamp", "method", "path", "status", "agent")

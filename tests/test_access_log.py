@@ -49,7 +49,8 @@ LONGEST_LINE = 2_097_152
 # The combined format, read here on its own terms: address, identity, user, [time], "request", status, bytes,
 # "referrer", "user agent". A request is "METHOD TARGET PROTOCOL", or anything else (then no method).
 COMBINED = re.compile(
-    r"^(?P<client>\S+) \S+ \S+ \[(?P<stamp>\d\d/[A-Za-z]{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4})\] "
+    "^\ufeff?"  # a byte order mark before the first line
+    r"(?P<client>\S+) \S+ \S+ \[(?P<stamp>\d\d/[A-Za-z]{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4})\] "
     r'"(?P<request>(?:[^"\\]|\\.)*)" (?P<status>\d{3}) (?:\d+|-) "(?:[^"\\]|\\.)*" "(?P<agent>(?:[^"\\]|\\.)*)"'
 )
 REQUEST = re.compile(r"^(?P<method>[A-Z]+) (?P<path>[^\s?#]*)")
@@ -128,17 +129,19 @@ def classify(text: str, today: date = TODAY) -> tuple[str, tuple[date, str, str]
     request = REQUEST.match(found["request"])
     method, path = (request["method"], request["path"]) if request else (None, None)
     status, agent = int(found["status"]), found["agent"]
+    # a dual-stack listener writes an IPv4 client as ::ffff:1.2.3.4: the same visitor as 1.2.3.4
+    client = found["client"][7:] if found["client"].lower().startswith("::ffff:") else found["client"]
     if path in HEALTH:
         return "health_check", None, None
     if agent.strip() in ("", "-") or BOTS.search(agent) or len(agent) > LONGEST_AGENT:
         return "bot", None, None
     if path in VIEWS:
         if method == "GET" and 200 <= status <= 299:
-            return "counted", (day, VIEWS[path], "view"), (found["client"], agent)
+            return "counted", (day, VIEWS[path], "view"), (client, agent)
         return "other_method_or_status", None, None
     if path in SUBMITS:
         if method == "POST" and 200 <= status <= 399:
-            return "counted", (day, SUBMITS[path], "submit"), (found["client"], agent)
+            return "counted", (day, SUBMITS[path], "submit"), (client, agent)
         return "other_method_or_status", None, None
     if path and (path.startswith(ASSET_PREFIXES) or path.endswith(ASSET_SUFFIXES)):
         return "asset", None, None
@@ -613,6 +616,21 @@ def test_an_ipv4_mapped_address_is_placed_in_its_ipv4s_country(tmp_path):
         ("2026-11-17", "coupon", "view", "US", "desktop", 2, 2),
         ("2026-11-17", "coupon", "view", "unknown", "desktop", 2, 2),
     ]
+
+
+def test_one_address_in_both_spellings_and_after_a_byte_order_mark_is_one_visitor(tmp_path):
+    lines = [
+        "\ufeff" + line(client="8.8.8.8"),  # a byte order mark before the first line
+        line(client="::ffff:8.8.8.8", stamp="17/Nov/2026:10:01:00 +0900"),
+        line(client="::FFFF:8.8.8.8", stamp="17/Nov/2026:10:02:00 +0900"),
+        line(client="2001:4860::8888", stamp="17/Nov/2026:10:03:00 +0900"),
+    ]
+    raw = write_log(tmp_path / "access.log", lines)
+    db = tmp_path / "visitors.duckdb"
+    code, out, err = run_etl("load", raw, "--db", db, cwd=tmp_path)
+    assert (code, err) == (0, "")
+    assert page_view_cells(db) == [("2026-11-17", "coupon", "view", "US", "desktop", 4, 2)]
+    assert_counts_equal(db, out, "access.log", count_log(raw.read_bytes()))
 
 
 def test_a_truncated_gzip_is_refused_and_the_store_is_unchanged(store, tmp_path):
