@@ -23,7 +23,14 @@ from dashboard.gate import SHOWN, change_of, format_count
 from dashboard.i18n import country_name, t
 
 FORMATS = ("excel", "raw")
-RAW_COLUMN = {"feature": "feature", "country": "country_code", "gender": "gender", "age_group": "age_group"}
+RAW_COLUMN = {
+    "feature": "feature",
+    "country": "country_code",
+    "gender": "gender",
+    "age_group": "age_group",
+    "step": "step",
+    "device": "device",
+}
 
 # a grand total as the gate gives it: (count or None, status)
 Total = tuple[int | None, str]
@@ -59,9 +66,10 @@ def export_filename(
     lang: str,
     filtered: bool,
     comparison: tuple[date, date] | None = None,
+    measure: str = "visits",
 ) -> str:
-    """An ASCII file name that states the selection, the period and the comparison period."""
-    parts = ["visits", "by", "-".join(by) if by else "total", period or "all", start.isoformat(), end.isoformat()]
+    """An ASCII file name that states the count, the selection, the period and the comparison period."""
+    parts = [measure, "by", "-".join(by) if by else "total", period or "all", start.isoformat(), end.isoformat()]
     if comparison is not None:
         parts += ["vs", comparison[0].isoformat(), comparison[1].isoformat()]
     if filtered:
@@ -79,6 +87,7 @@ def excel_rows(
     total: Total,
     comparison: tuple[date, date] | None = None,
     before_total: Total | None = None,
+    measure: str = "visits",
 ) -> list[list[object]]:
     """The manager's table: labelled header, the cells, the grand total and the notes.
 
@@ -86,10 +95,12 @@ def excel_rows(
     `before_total` is the comparison period's grand total.
     """
     header = ([f"{t(period, lang)} ({TIMEZONE})"] if period else []) + [t(dim, lang) for dim in by]
-    header.append(t("visits", lang))
+    header.append(t(measure, lang))
     if comparison is not None:
         header += ([f"{t('comparison_series', lang)}: {t(period, lang)}"] if period else []) + [
-            t("comparison_visits", lang),
+            f"{t('comparison_series', lang)}: {t(measure, lang)}"
+            if measure != "visits"
+            else t("comparison_visits", lang),
             t("change_percent", lang),
         ]
     rows: list[list[object]] = [header]
@@ -117,12 +128,14 @@ def excel_rows(
     return rows
 
 
-def raw_rows(cells: pd.DataFrame, by: Sequence[str], period: str | None, compared: bool) -> list[list[object]]:
+def raw_rows(
+    cells: pd.DataFrame, by: Sequence[str], period: str | None, compared: bool, measure: str = "visits"
+) -> list[list[object]]:
     """The machine's table: column names, codes, an empty count and `suppressed` = `true` where hidden."""
-    header = ([f"event_{period}"] if period else []) + [RAW_COLUMN[dim] for dim in by] + ["visits", "suppressed"]
+    header = ([f"event_{period}"] if period else []) + [RAW_COLUMN[dim] for dim in by] + [measure, "suppressed"]
     if compared:
         header += ([f"comparison_event_{period}"] if period else []) + [
-            "comparison_visits",
+            f"comparison_{measure}",
             "comparison_suppressed",
             "change",
         ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from contract import LANGUAGES, MIN_CELL
@@ -51,34 +51,48 @@ def build_export(
     lang: str = "ko",
     comparison: tuple[date, date] | None = None,
     min_cell: int = MIN_CELL,
+    measure: str = "visits",
 ) -> Export:
     """The gated CSV of counts by `by` (and `period`) in [start, end] under `filters`; writes nothing.
 
     With `comparison` (first and last day of another period), each row also
     holds the comparison period's count and the relative change: see
     `compare.compared` for how the rows of the two periods are matched.
+    `measure`: submissions (`visits`), or a web traffic count (`views`, `visitors`),
+    whose tables have no gender or age group: those filters do not apply to them.
     """
     by = list(by)
-    _check(by, period, start, end, fmt, lang, comparison)
-    gated = _gated(version, filters, by, period, start, end, min_cell)
+    _check(by, period, start, end, fmt, lang, comparison, measure)
+    filters = applicable(filters, measure)
+    gated = _gated(version, filters, by, period, start, end, min_cell, measure)
     if comparison is None:
         before, cells = None, gated.cells
     else:
-        before = _gated(version, filters, by, period, *comparison, min_cell)
+        before = _gated(version, filters, by, period, *comparison, min_cell, measure)
         cells = compared(gated.cells, before.cells, by, period, (start, end), comparison)
 
     if fmt == "excel":
         before_total = None if before is None else before.grand_total()
-        rows = excel_rows(cells, by, period, lang, min_cell, gated.grand_total(), comparison, before_total)
+        rows = excel_rows(cells, by, period, lang, min_cell, gated.grand_total(), comparison, before_total, measure)
     else:
-        rows = raw_rows(cells, by, period, compared=before is not None)
+        rows = raw_rows(cells, by, period, compared=before is not None, measure=measure)
     return Export(
-        filename=export_filename(by, period, start, end, fmt, lang, filters.filtered, comparison),
+        filename=export_filename(by, period, start, end, fmt, lang, filters.filtered, comparison, measure),
         content=csv_bytes(rows, excel=fmt == "excel"),
         rows=len(cells),
-        selection=_selection(filters, by, period, start, end, comparison),
+        selection=_selection(filters, by, period, start, end, comparison, measure),
         fmt=fmt,
         min_cell=min_cell,
+    )
+
+
+def applicable(filters: Filters, measure: str) -> Filters:
+    """The filters that apply to `measure`'s table: a web traffic count has no gender or age group."""
+    groupable = queries.MEASURES[measure].groupable
+    return replace(
+        filters,
+        genders=filters.genders if "gender" in groupable else (),
+        age_groups=filters.age_groups if "age_group" in groupable else (),
     )
 
 
@@ -90,15 +104,19 @@ def _check(
     fmt: str,
     lang: str,
     comparison: tuple[date, date] | None,
+    measure: str = "visits",
 ) -> None:
     """Raise ValueError, naming the problem, for a selection no export can have."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
     if lang not in LANGUAGES:
         raise ValueError(f"unknown language {lang!r}: use one of {', '.join(LANGUAGES)}")
-    unknown = [dim for dim in by if dim not in queries.GROUPABLE]
+    if measure not in queries.MEASURES:
+        raise ValueError(f"unknown count {measure!r}: use one of {', '.join(queries.MEASURES)}")
+    groupable = queries.MEASURES[measure].groupable
+    unknown = [dim for dim in by if dim not in groupable]
     if unknown or len(set(by)) != len(by):
-        raise ValueError(f"cannot group by {','.join(by)}: use distinct names among {', '.join(queries.GROUPABLE)}")
+        raise ValueError(f"cannot group {measure} by {','.join(by)}: use distinct names among {', '.join(groupable)}")
     if period is not None and period not in PERIODS:
         raise ValueError(f"unknown period {period!r}: use one of {', '.join(PERIODS)}")
     if not by and period is None:
@@ -110,13 +128,21 @@ def _check(
 
 
 def _gated(
-    version: StoreVersion, filters: Filters, by: list[str], period: str | None, start: date, end: date, min_cell: int
+    version: StoreVersion,
+    filters: Filters,
+    by: list[str],
+    period: str | None,
+    start: date,
+    end: date,
+    min_cell: int,
+    measure: str = "visits",
 ) -> Gated:
-    frame = queries.counts(version, filters, start, end, by=tuple(by), grain=period)
+    spec = queries.MEASURES[measure]
+    frame = queries.counts(version, filters, start, end, by=tuple(by), grain=period, measure=measure)
     dims = (["period"] if period else []) + by
     # every total of this table is protected, not only the grand total the file shows: the
     # dashboard shows the others for the same selection, and a manager could subtract
-    return gate(frame, dims, totals_over=margins(dims), min_cell=min_cell)
+    return gate(frame, dims, totals_over=margins(dims), value=spec.column, key=spec.key, min_cell=min_cell)
 
 
 def _selection(
@@ -126,8 +152,11 @@ def _selection(
     start: date,
     end: date,
     comparison: tuple[date, date] | None,
+    measure: str = "visits",
 ) -> dict[str, object]:
+    # a submissions export's line reads as before the logs; a traffic export names its count
     return {
+        **({} if measure == "visits" else {"measure": measure}),
         "by": list(by),
         "period": period,
         "from": start.isoformat(),
