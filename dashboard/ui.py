@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from contract import AGE_GROUPS, FEATURES, GENDERS, MIN_CELL, TIMEZONE_LABEL
+from contract import AGE_GROUPS, FEATURES, FILE_FORMATS, GENDERS, MIN_CELL, TIMEZONE_LABEL
 from contract.export_log import Author
 from dashboard import queries
 from dashboard.access import (
@@ -53,6 +53,8 @@ WIDGETS = (
     "age_groups",
     "features",
 )
+# the batch log's formats of a web server access log, whose rows are lines
+LOG_FORMATS = tuple(fmt for fmt in FILE_FORMATS if fmt.startswith("access_log"))
 # the dimension filters: (dimension, its values, the widget's name)
 DIMENSION_FILTERS = (
     ("feature", FEATURES, "features"),
@@ -519,7 +521,8 @@ def gated_batch_counts(log: pd.DataFrame, min_cell: int) -> pd.DataFrame:
     """The rows read, loaded and rejected of each batch, through the gate.
 
     A small file is a small count of submissions over its dates; read = loaded + rejected
-    is a sum shown beside its parts.
+    is a sum shown beside its parts. An access log's lines read also hold lines counted as
+    neither (crawlers, assets, health checks) whose keys the store does not keep: not published.
     """
     counts = log.melt(id_vars="batch_id", value_vars=["rows_loaded", "rows_rejected"], var_name="kind")
     keys = log.melt(id_vars="batch_id", value_vars=["loaded_key_sum", "rejected_key_sum"], value_name="key_sum")
@@ -536,7 +539,7 @@ def gated_batch_counts(log: pd.DataFrame, min_cell: int) -> pd.DataFrame:
     log = log.drop(columns=["loaded_key_sum", "rejected_key_sum"])
     for kind in ("rows_loaded", "rows_rejected"):
         log[kind] = [text[batch, kind] for batch in log["batch_id"]]
-    log["rows_read"] = log["batch_id"].map(read_text)
+    log["rows_read"] = log["batch_id"].map(read_text).where(~log["file_format"].isin(LOG_FORMATS), "–")
     return log
 
 
@@ -558,3 +561,5 @@ def batch_log(ctx: Context) -> None:
     st.dataframe(
         log.rename(columns={column: ctx.t(f"col_{column}") for column in log.columns}), hide_index=True, width="stretch"
     )
+    if log["file_format"].isin(LOG_FORMATS).any():
+        st.caption(ctx.t("log_lines_note"))

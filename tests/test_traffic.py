@@ -274,3 +274,33 @@ def test_downloads_only_for_a_role_with_the_export_right(monkeypatch, traffic_db
     assert planner.metric and not planner.download_button
     manager = go_to(signed_in_app(monkeypatch, traffic_db, ["manager"], {**WINDOW, "compare": "none"}), "traffic")
     assert len(manager.download_button) == 8
+
+
+# --- the About page ------------------------------------------------------------------------------------
+
+
+def test_the_batch_log_counts_a_log_by_its_lines(monkeypatch, traffic_db):
+    planner = go_to(signed_in_app(monkeypatch, traffic_db, ["planner"]), "about")
+    log = planner.dataframe[0].value.set_index("Batch")
+    ((loaded, key_sum, rejected, rejected_key),) = sql(
+        traffic_db,
+        "select rows_loaded, (select sum(views_key_sum) from page_view_batch_counts where batch_id = 2), "
+        "rows_rejected, rejected_key_sum from batches where batch_id = 2",
+    )
+    assert loaded == sql(traffic_db, "select sum(views) from page_view_batch_counts where batch_id = 2")[0][0]
+    expected = cellkey.published_from({("loaded",): (loaded, key_sum), ("rejected",): (rejected, rejected_key)})
+    row = log.loc[2]
+    assert row["Format"] == "access_log"
+    assert (row["Rows loaded"], row["Rows rejected"]) == (text(expected["loaded",]), text(expected["rejected",]))
+    # lines read also count lines no key was kept for (crawlers, assets): not published to a planner
+    assert row["Rows read"] == "–"
+    assert t("log_lines_note", "en") in [caption.value for caption in planner.caption]
+    officer = go_to(signed_in_app(monkeypatch, traffic_db, ["officer"]), "about")
+    exact = officer.dataframe[0].value.set_index("Batch").loc[2]
+    read = sql(traffic_db, "select rows_read from batches where batch_id = 2")[0][0]
+    assert (exact["Rows read"], exact["Rows loaded"]) == (f"{read:,}", f"{loaded:,}")
+
+
+def test_the_about_page_reads_an_old_store(monkeypatch, old_db):
+    at = go_to(signed_in_app(monkeypatch, old_db, ["planner"]), "about")
+    assert len(at.dataframe[0].value) == 1
