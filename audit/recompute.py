@@ -9,7 +9,10 @@ cell by cell: the rows, the grand total and the comparison columns. It knows
 the two CSV flavours by their layout only (`excel`: labels, `<10`, a total
 row; `raw`: codes, an empty count with `suppressed` = `true`), never by the
 code that wrote them. Findings name the row and the column and may give the
-count that should have been published, never a true count or a key sum.
+count that should have been published, never a true count or a key sum. A
+selection names its count (`measure`): submissions (visit_counts, the
+default), or the access logs' page views or visitors (page_views), each with
+its own key sum column and its own dimensions.
 """
 
 from __future__ import annotations
@@ -26,9 +29,10 @@ from contract import (
     COUNTRIES,
     FEATURES,
     GENDERS,
+    PAGE_VIEW_DIMENSIONS,
+    STORE_TABLES,
     TOTAL_LABELS,
     UNKNOWN,
-    VISIT_COUNTS_COLUMNS,
     country_name,
     small_mark,
 )
@@ -44,6 +48,26 @@ FILTERS = {
     "age_groups": ("age_group", AGE_GROUPS),
 }
 GROUPABLE = tuple(column for column, _ in FILTERS.values())
+
+
+@dataclass(frozen=True)
+class Count:
+    """A count the store publishes: its table, its column and key sum column, its dimensions and filters."""
+
+    table: str
+    column: str
+    key: str
+    dimensions: tuple[str, ...]
+    filters: tuple[str, ...]  # the selection's filter keys that apply to it
+
+
+# a log knows no gender or age group: a selection of page views or visitors that filters by them is not one
+_LOG_FILTERS = ("features", "countries")
+COUNTS = {
+    "visits": Count("visit_counts", "visits", "key_sum", GROUPABLE, tuple(FILTERS)),
+    "views": Count("page_views", "views", "views_key_sum", PAGE_VIEW_DIMENSIONS[1:], _LOG_FILTERS),
+    "visitors": Count("page_views", "visitors", "visitors_key_sum", PAGE_VIEW_DIMENSIONS[1:], _LOG_FILTERS),
+}
 COUNTRY_MODES = ("include", "exclude")
 # what a change is rounded to: a percentage with one decimal (excel), a ratio with four (raw)
 CHANGE_ROUNDING = {"excel": 0.05, "raw": 0.00005}
@@ -66,6 +90,7 @@ class Selection:
     comparison: tuple[date, date] | None
     filters: tuple[tuple[str, tuple[str, ...]], ...]  # (column, allowed values), only those given
     exclude_countries: bool
+    count: Count = COUNTS["visits"]
 
 
 @dataclass(frozen=True)
@@ -108,9 +133,13 @@ def parse_selection(raw: object) -> Selection:
     """The selection of a log line, or UnreadableSelection naming what is wrong (never a value)."""
     if not isinstance(raw, dict):
         raise UnreadableSelection("no selection")
+    measure = raw.get("measure", "visits")
+    if measure not in COUNTS:
+        raise UnreadableSelection(f"'measure' is none of {', '.join(COUNTS)}")
+    count = COUNTS[measure]
     by = raw.get("by")
-    if not isinstance(by, list) or any(dim not in GROUPABLE for dim in by) or len(set(by)) != len(by):
-        raise UnreadableSelection(f"'by' is not a list of distinct names among {', '.join(GROUPABLE)}")
+    if not isinstance(by, list) or any(dim not in count.dimensions for dim in by) or len(set(by)) != len(by):
+        raise UnreadableSelection(f"'by' is not a list of distinct names among {', '.join(count.dimensions)}")
     period = raw.get("period")
     if period is not None and period not in PERIODS:
         raise UnreadableSelection(f"'period' is none of {', '.join(PERIODS)}")
@@ -132,12 +161,14 @@ def parse_selection(raw: object) -> Selection:
         values = given.get(key) or []
         if not isinstance(values, list) or any(value not in domain for value in values):
             raise UnreadableSelection(f"the filter '{key}' holds a value outside its domain")
+        if values and key not in count.filters:
+            raise UnreadableSelection(f"the filter '{key}' does not apply to {measure} ({count.table})")
         if values:
             filters.append((column, tuple(values)))
     mode = given.get("country_mode", "include")
     if mode not in COUNTRY_MODES:
         raise UnreadableSelection(f"'country_mode' is none of {', '.join(COUNTRY_MODES)}")
-    return Selection(tuple(by), period, start, end, comparison, tuple(filters), mode == "exclude")
+    return Selection(tuple(by), period, start, end, comparison, tuple(filters), mode == "exclude", count)
 
 
 # --- the store's side --------------------------------------------------------------------------------------------
@@ -145,12 +176,12 @@ def parse_selection(raw: object) -> Selection:
 CELLS_SQL = """
 with selected as (
     -- the stored cells of the period under the selection's filters
-    select * from {store}.visit_counts
+    select * from {store}.{table}
     where event_date between $start and $end{filters}
 ),
 published as (
     -- one row per published number: its true count and the key sums of exactly its stored cells
-    select {period} as period, {by} sum(visits)::bigint as true_count, sum(key_sum)::bigint as key_sum
+    select {period} as period, {by} sum({column})::bigint as true_count, sum({key})::bigint as key_sum
     from selected
     group by all
 )
@@ -158,9 +189,9 @@ select * from published
 """
 
 
-def can_recompute(columns: Mapping[str, Mapping[str, str]]) -> bool:
-    """Whether the store has visit_counts with every column the recomputation reads."""
-    return set(VISIT_COUNTS_COLUMNS) <= set(columns.get("visit_counts", {}))
+def can_recompute(columns: Mapping[str, Mapping[str, str]], table: str = "visit_counts") -> bool:
+    """Whether the store has `table` (visit_counts, page_views) with every column the recomputation reads."""
+    return set(STORE_TABLES[table]) <= set(columns.get(table, {}))
 
 
 def _cells(
@@ -175,6 +206,10 @@ def _cells(
         filters += f"\n        and {negate}list_contains(${column}, {column})"
     sql = CELLS_SQL.format(
         store=store,
+        # the table and columns are the contract's, by the closed list COUNTS
+        table=selection.count.table,
+        column=selection.count.column,
+        key=selection.count.key,
         filters=filters,
         # the period names are the closed list PERIODS, the columns those of the contract
         period=f"date_trunc('{selection.period}', event_date)::date" if selection.period else "null::date",

@@ -8,8 +8,12 @@ query layer or gate.
 
 from __future__ import annotations
 
+import csv
+import hashlib
+import io
 import json
 import shutil
+import zipfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -30,8 +34,15 @@ from test_dashboard_pages import (
     start_app,
 )
 
+from audit import load_thresholds, run_audit
 from contract import DEVICES, FEATURES, MIN_CELL
+from contract.export_log import Author
+from dashboard.export import applicable, build_export
+from dashboard.export import main as export_main
+from dashboard.filters import Filters
 from dashboard.i18n import country_name, t
+from dashboard.store import current_version
+from dashboard.ui import ChartDownload
 from etl.generate import generate
 from etl.generate_log import generate_log
 from etl.load import load
@@ -304,3 +315,170 @@ def test_the_batch_log_counts_a_log_by_its_lines(monkeypatch, traffic_db):
 def test_the_about_page_reads_an_old_store(monkeypatch, old_db):
     at = go_to(signed_in_app(monkeypatch, old_db, ["planner"]), "about")
     assert len(at.dataframe[0].value) == 1
+
+
+# --- exports ---------------------------------------------------------------------------------------------
+
+
+def raw_export(db: Path, folder: Path, measure: str, by: str, period: str | None = None) -> bytes:
+    args = cellkey.table_args(db, by.split(","), period, START, END)
+    return cellkey.Exporter(db, folder).bytes_of([*args, "--count", measure])
+
+
+@pytest.mark.parametrize(
+    ("measure", "by", "period"),
+    [("views", "feature,step", "week"), ("visitors", "feature,step", None), ("visitors", "country,step", None),
+     ("visitors", "device,step", None), ("views", "device", "month")],
+)  # fmt: skip
+def test_a_traffic_export_is_the_store_through_the_gate(traffic_db, tmp_path, measure, by, period):
+    content = raw_export(traffic_db, tmp_path, measure, by, period)
+    rows = list(csv.reader(io.StringIO(content.decode("utf-8"))))
+    dims = ([f"event_{period}"] if period else []) + ["country_code" if d == "country" else d for d in by.split(",")]
+    assert rows[0] == [*dims, measure, "suppressed"]
+    found = {tuple(row[:-2]): SMALL if row[-1] == "true" else int(row[-2]) for row in rows[1:]}
+    assert found == published(traffic_db, measure, tuple(by.split(",")), grain=period)
+
+
+def test_the_traffic_export_bytes(traffic_db, tmp_path):
+    """The funnel by device as Excel reads it: every count what the rules publish, written out in full."""
+    args = cellkey.table_args(traffic_db, ["device", "step"], None, START, END, fmt="excel")
+    content = cellkey.Exporter(traffic_db, tmp_path).bytes_of([*args, "--count", "visitors"])
+    cells = published(traffic_db, "visitors", ("device", "step"))
+    lines = ["Device,Step,Visitors"]
+    for device, step in sorted(cells):  # by code, as every export orders its rows
+        lines.append(f"{t(device, 'en')},{t(step, 'en')},{cells[device, step]}")
+    lines += [
+        f"Total,,{published(traffic_db, 'visitors')[()]}",
+        "",
+        t("times_in", "en"),
+        f"<{MIN_CELL}: {t('suppressed_small', 'en')}",
+        t("perturbed_note", "en"),
+        f'"{t("traffic_note", "en")}"',  # it holds commas
+    ]
+    assert content.decode("utf-8") == "\ufeff" + "".join(f"{line}\r\n" for line in lines)
+
+
+def test_a_traffic_export_refuses_gender_and_age(traffic_db, tmp_path, capsys):
+    args = cellkey.table_args(traffic_db, ["feature"], None, START, END)
+    out, log = tmp_path / "x.csv", tmp_path / "exports.log"
+    with pytest.raises(SystemExit) as refused:
+        export_main([*args, "--count", "views", "--gender", "female", "--out", str(out), "--log", str(log)])
+    assert refused.value.code == 2 and not out.exists() and not log.exists()
+    assert "do not apply to web traffic" in capsys.readouterr().err
+
+
+def test_a_page_download_is_the_export_of_the_same_selection(traffic_db, tmp_path):
+    version = current_version(traffic_db)
+    with_gender = Filters(preset="custom", start=START, end=END, genders=("female",), lang="en")
+    request = ChartDownload(
+        version, applicable(with_gender, "visitors"), ("country", "step"), None, START, END, "en", None,
+        tmp_path / "exports.log", Author("u-1", None), "visitors",
+    )  # fmt: skip
+    # gender does not apply to web traffic: the file is that of the unfiltered selection
+    unfiltered = build_export(
+        version, Filters(preset="custom", start=START, end=END), ["country", "step"], None, START, END, "excel", "en",
+        measure="visitors",
+    )  # fmt: skip
+    assert request() == unfiltered.content
+    (line,) = (tmp_path / "exports.log").read_text(encoding="utf-8").splitlines()
+    assert json.loads(line)["selection"]["measure"] == "visitors"
+    assert json.loads(line)["selection"]["filters"]["genders"] == []
+
+
+# --- the officer's audit ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def exported(traffic_db, tmp_path_factory) -> tuple[Path, Path]:
+    """Traffic tables in both flavours, with a comparison and filters, and a month's pack, with their log."""
+    folder = tmp_path_factory.mktemp("traffic_exports")
+    log = folder / "exports.log"
+    period = ["--from", START.isoformat(), "--to", END.isoformat()]
+    tables = {
+        "views-week.csv": ["--count", "views", "--by", "feature,step", "--period", "week", "--compare", "previous"],
+        "visitors-country.csv": ["--count", "visitors", "--by", "country,step", "--format", "raw", "--country", "US,CN",
+                                 "--country-mode", "exclude"],
+        "visitors-device.csv": ["--count", "visitors", "--by", "device", "--lang", "en", "--feature", "coupon"],
+    }  # fmt: skip
+    for name, args in tables.items():
+        out = ["--out", str(folder / name), "--log", str(log)]
+        assert export_main(["table", "--db", str(traffic_db), *args, *period, *out]) == 0
+    month = ["--month", END.strftime("%Y-%m"), "--out", str(folder), "--log", str(log)]
+    assert export_main(["pack", "month", "--db", str(traffic_db), *month]) == 0
+    return folder, log
+
+
+def exports_check(db: Path, folder: Path, log: Path):
+    (check,) = [c for c in run_audit(db, folder, log, load_thresholds(None)).checks if c.key == "exports"]
+    return check
+
+
+def test_the_pack_holds_the_traffic_tables_when_the_store_has_a_log(exported, form_only_db, tmp_path):
+    folder, _ = exported
+    with zipfile.ZipFile(next(folder.glob("*.zip"))) as pack:
+        names = [name.split("_20")[0] for name in pack.namelist() if name.endswith(".csv")]
+    assert names == [
+        "visits_by_feature_day", "visits_by_country_all", "visits_by_gender-age_group_all",
+        "visits_by_feature-country_all", "views_by_feature-step_day", "visitors_by_feature-step_day",
+        "visitors_by_country-step_all", "visitors_by_device-step_all",
+    ]  # fmt: skip
+    month = ["--month", END.strftime("%Y-%m"), "--out", str(tmp_path), "--log", str(tmp_path / "log")]
+    assert export_main(["pack", "month", "--db", str(form_only_db), *month]) == 0
+    with zipfile.ZipFile(next(tmp_path.glob("*.zip"))) as pack:
+        assert not [name for name in pack.namelist() if name.startswith(("views", "visitors"))]
+
+
+def test_the_audit_recomputes_traffic_exports_and_packs(traffic_db, exported):
+    check = exports_check(traffic_db, *exported)
+    assert check.passed, [f"{f.where}: {f.what}" for f in check.findings]
+    assert check.figures.files_recomputed == 3 + 8
+
+
+def relogged(exported: tuple[Path, Path], folder: Path, log: Path, change) -> None:
+    """The exports and their log copied to `folder` and `log`, each entry through `change` (entry, path)."""
+    shutil.copytree(exported[0], folder)
+    lines = []
+    for line in exported[1].read_text(encoding="utf-8").splitlines():
+        entry = json.loads(line)
+        path = folder / Path(entry["path"]).name
+        entry["path"] = str(path)
+        change(entry, path)
+        lines.append(json.dumps(entry))
+    log.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def test_the_audit_finds_a_traffic_count_changed_after_export(traffic_db, exported, tmp_path):
+    folder, log = tmp_path / "exports", tmp_path / "exports.log"
+    planted = {}
+
+    def change(entry, path):
+        if path.name != "visitors-country.csv":
+            return
+        rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
+        assert rows[0][2:4] == ["visitors", "suppressed"]
+        number = next(i for i, row in enumerate(rows[1:], 1) if row[3] == "false" and int(row[2]) >= 20)
+        rows[number][2] = str(int(rows[number][2]) + 1)
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\n").writerows(rows)
+        path.write_bytes(out.getvalue().encode("utf-8"))
+        # a careless writer's log line: the new bytes' hash
+        entry["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+        planted["where"] = f"{path} row {number + 1} visitors: published "
+
+    relogged(exported, folder, log, change)
+    findings = [f"{f.where}: {f.what}" for f in exports_check(traffic_db, folder, log).findings]
+    assert len(findings) == 1 and findings[0].startswith(planted["where"]), findings
+
+
+def test_the_audit_refuses_a_traffic_selection_by_gender(traffic_db, exported, tmp_path):
+    def change(entry, path):
+        if path.name == "visitors-device.csv":
+            entry["selection"]["filters"]["genders"] = ["female"]
+
+    folder, log = tmp_path / "exports", tmp_path / "exports.log"
+    relogged(exported, folder, log, change)
+    findings = [f"{f.where}: {f.what}" for f in exports_check(traffic_db, folder, log).findings]
+    assert findings == [
+        f"{folder / 'visitors-device.csv'}: its logged selection cannot be read: "
+        "the filter 'genders' does not apply to visitors (page_views)"
+    ]

@@ -2,6 +2,8 @@
 
     python -m dashboard.export table --db data/visitors.duckdb --by feature,country --period month \\
         --from 2025-01-01 --to 2025-12-31 [--compare previous|last_year] --out summary.csv
+    python -m dashboard.export table --db data/visitors.duckdb --count visitors --by feature,step \\
+        --from 2025-10-01 --to 2025-10-31 --out funnel.csv
     python -m dashboard.export pack month --db data/visitors.duckdb --month 2025-10 --out reports/
     python -m dashboard.export pack week --db data/visitors.duckdb --week 2025-W42 --out reports/
 
@@ -93,8 +95,18 @@ def parser() -> argparse.ArgumentParser:
 
     table = commands.add_parser("table", parents=common, help="one table as CSV", description="One table as CSV.")
     table.set_defaults(run=_run_table, parser=table)
-    groupable = ",".join(queries.GROUPABLE)
-    table.add_argument("--by", type=_members(queries.GROUPABLE, "dimension"), default=(), help=f"any of {groupable}")
+    table.add_argument(
+        "--count",
+        dest="measure",
+        choices=tuple(queries.MEASURES),
+        default="visits",
+        help="submissions (visits, the default), or web traffic from the access logs: page views or visitors",
+    )
+    dimensions = tuple(dict.fromkeys(dim for spec in queries.MEASURES.values() for dim in spec.groupable))
+    groupable = "; ".join(f"{name}: {','.join(spec.groupable)}" for name, spec in queries.MEASURES.items())
+    table.add_argument(
+        "--by", type=_members(dimensions, "dimension"), default=(), help=f"any of, by count, {groupable}"
+    )
     table.add_argument("--period", choices=PERIODS, help="a row per day, week, month or year")
     table.add_argument(
         "--from",
@@ -163,6 +175,8 @@ def _run_table(p: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         p.error("give --by, --period or both")
     if args.end < args.start:
         p.error("--to is before --from")
+    if args.measure in queries.TRAFFIC_MEASURES and (args.gender or args.age):
+        p.error(f"--gender and --age do not apply to web traffic ({args.measure}): an access log has neither")
     comparison = _comparison(p, args)
     version = _version(p, args.db)
     filters = Filters(
@@ -178,8 +192,9 @@ def _run_table(p: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     )
     with _readable(p, args.db):
         export = build_export(
-            version, filters, args.by, args.period, args.start, args.end, args.fmt, args.lang, comparison
-        )
+            version, filters, args.by, args.period, args.start, args.end, args.fmt, args.lang, comparison,
+            measure=args.measure,
+        )  # fmt: skip
     out = args.out or Path(export.filename)
     with _writing(p):
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -123,6 +123,8 @@ def excel_rows(
     rows.append([t("times_in", lang)])
     rows.append([f"{small_mark(min_cell)}: {t('suppressed_small', lang)}"])
     rows.append([t("perturbed_note", lang)])
+    if measure != "visits":  # where a country comes from and what a visitor is, as the Traffic page says
+        rows.append([t("traffic_note", lang)])
     if comparison is not None:
         rows.append([t("comparison_note", lang).format(start=comparison[0].isoformat(), end=comparison[1].isoformat())])
     return rows
