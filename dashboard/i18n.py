@@ -283,6 +283,15 @@ TEXT: dict[str, dict[str, str]] = {
     "viewers": {"ko": "조회한 방문자", "en": "Visitors who viewed"},
     "submitters": {"ko": "신청한 방문자", "en": "Visitors who submitted"},
     "conversion": {"ko": "전환율", "en": "Conversion"},
+    # a table's short column names of the same counts
+    "col_views": {"ko": "페이지뷰", "en": "Views"},
+    "col_visitors": {"ko": "방문자", "en": "Visitors"},
+    "col_viewers": {"ko": "조회자", "en": "Viewers"},
+    "col_submitters": {"ko": "신청자", "en": "Submitters"},
+    "comparison_dotted": {
+        "ko": "점선: 비교 기간 ({start} – {end})",
+        "en": "Dotted: the comparison period ({start} – {end})",
+    },
     "traffic_over_time": {"ko": "서비스 페이지 조회 추이", "en": "Service page views over time"},
     "funnel": {"ko": "서비스별 전환: 조회 → 신청", "en": "Funnel by service: viewed → submitted"},
     "traffic_by_country": {"ko": "국가별 (IP 등록 국가)", "en": "By country (where the address is registered)"},

@@ -437,12 +437,13 @@ def download(
     compared: bool = False,
     measure: str = "visits",
     note: bool = True,
+    label: str | None = None,
 ) -> None:
     """A download of what the chart or table above shows: the same selection and the same gate (Excel flavour).
 
     `compared`: the view shows the sidebar's comparison period too, so the file holds it as well.
     `measure`: the count shown (submissions, or a web traffic count: dashboard.queries.MEASURES).
-    `note=False`: the page states the noise once for several buttons.
+    `note=False`: the page states the noise once for several buttons; `label`: the button's, when a view has two.
     The file is built when it is asked for (ChartDownload), not on every run of the page.
     """
     from dashboard.export import applicable, export_filename, log_path
@@ -456,7 +457,7 @@ def download(
         )  # fmt: skip
         name = export_filename(by, period, ctx.start, ctx.end, "excel", ctx.lang, filters.filtered, comparison, measure)
         st.download_button(
-            ctx.t("download_csv"),
+            label or ctx.t("download_csv"),
             data=request,
             file_name=name,
             mime="text/csv",

@@ -144,12 +144,17 @@ def over_time(ctx: Context) -> None:
                 current.cells, "period", "feature", ctx.lang, min_cell=ctx.min_cell, comparison=comparison_cells,
                 x_title=ctx.t("date"), y_title=ctx.t(measure),
             )  # fmt: skip
+            # a legend of the services only, in one row at half width: the dotted lines are said below
+            figure.update_traces(showlegend=False, selector=lambda trace: trace.line.dash == "dot")
             st.plotly_chart(figure, width="stretch", key=f"traffic_{measure}_over_time")
             # the file holds the submit step beside the view step the chart draws
             download(
                 ctx, ["feature", "step"], ctx.filters.grain, f"traffic_{measure}_over_time", compared=True,
                 measure=measure, note=False,
             )  # fmt: skip
+    if ctx.comparison:
+        start, end = ctx.comparison
+        st.caption(ctx.t("comparison_dotted").format(start=start.isoformat(), end=end.isoformat()))
 
 
 def funnel_table(ctx: Context, table: pd.DataFrame, dimension: str, totals: dict | None = None) -> pd.DataFrame:
@@ -164,9 +169,9 @@ def funnel_table(ctx: Context, table: pd.DataFrame, dimension: str, totals: dict
     shown = pd.DataFrame(
         {
             ctx.t(dimension): table[dimension].map(label),
-            ctx.t("views"): counts("views"),
-            ctx.t("viewers"): counts("viewers"),
-            ctx.t("submitters"): counts("submitters"),
+            ctx.t("col_views"): counts("views"),
+            ctx.t("col_viewers"): counts("viewers"),
+            ctx.t("col_submitters"): counts("submitters"),
             ctx.t("conversion"): table["conversion"].map(lambda v: "" if pd.isna(v) else f"{v:.1%}"),
         }
     )
@@ -174,7 +179,10 @@ def funnel_table(ctx: Context, table: pd.DataFrame, dimension: str, totals: dict
         rate = conversion(pd.Series([totals["submitters"][0]], dtype="Float64"), pd.Series([totals["viewers"][0]]))
         total_row = {
             ctx.t(dimension): ctx.t("total"),
-            **{ctx.t(name): format_count(*totals[name], ctx.min_cell) for name in ("views", "viewers", "submitters")},
+            **{
+                ctx.t(f"col_{name}"): format_count(*totals[name], ctx.min_cell)
+                for name in ("views", "viewers", "submitters")
+            },
             ctx.t("conversion"): "" if pd.isna(rate.iloc[0]) else f"{rate.iloc[0]:.1%}",
         }
         shown = pd.concat([shown, pd.DataFrame([total_row])], ignore_index=True)
@@ -184,14 +192,14 @@ def funnel_table(ctx: Context, table: pd.DataFrame, dimension: str, totals: dict
 def funnel_downloads(ctx: Context, by: list[str], key: str) -> None:
     """The files of a funnel table: its page views and its visitors by step."""
     left, right = st.columns(2)
-    with left:
-        download(ctx, by, None, f"{key}_views", measure="views", note=False)
-    with right:
-        download(ctx, [*by, "step"], None, f"{key}_visitors", measure="visitors", note=False)
+    for column, measure, rows in ((left, "views", by), (right, "visitors", [*by, "step"])):
+        with column:
+            label = f"CSV · {ctx.t(f'col_{measure}')}"  # two buttons side by side: short names
+            download(ctx, rows, None, f"{key}_{measure}", measure=measure, note=False, label=label)
 
 
 def by_service(ctx: Context, current: Funnel) -> None:
-    left, right = st.columns([3, 2])
+    left, right = st.columns(2)
     with left:
         figure = charts.bars(
             current.visitors.cells, "feature", "step", ctx.lang, min_cell=ctx.min_cell, stacked=False,
