@@ -115,6 +115,7 @@ TEXT: dict[str, dict[str, str]] = {
     "export_period": {"ko": "기간 단위", "en": "Rows by period"},
     "export_no_period": {"ko": "기간 전체", "en": "Whole period"},
     "export_rows": {"ko": "행 기준", "en": "Rows by"},
+    "export_count": {"ko": "집계 대상", "en": "Count"},
     "export_format": {"ko": "형식", "en": "Format"},
     "format_excel": {"ko": "엑셀용 (BOM, 한글 제목)", "en": "Excel (BOM, labels)"},
     "format_raw": {"ko": "원자료 (기계용 열 이름)", "en": "Raw (machine column names)"},

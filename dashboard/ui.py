@@ -427,6 +427,13 @@ def period_caption(ctx: Context) -> str:
     return text
 
 
+def traffic_filters_note(ctx: Context) -> None:
+    """Gender and age filters (a link from another page may carry them) said plainly not to apply to web traffic."""
+    chosen = [ctx.t(value) for name in ("genders", "age_groups") for value in getattr(ctx.filters, name)]
+    if chosen:
+        st.info(ctx.t("traffic_filters_not_apply").format(names=", ".join(chosen)), icon=":material/filter_alt_off:")
+
+
 def download(
     ctx: Context,
     by: list[str],

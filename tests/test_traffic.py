@@ -482,3 +482,32 @@ def test_the_audit_refuses_a_traffic_selection_by_gender(traffic_db, exported, t
         f"{folder / 'visitors-device.csv'}: its logged selection cannot be read: "
         "the filter 'genders' does not apply to visitors (page_views)"
     ]
+
+
+def test_the_export_page_exports_a_traffic_count(monkeypatch, traffic_db, form_only_db):
+    at = start_app(monkeypatch, traffic_db, {**WINDOW, "compare": "none", "gender": "female"}, "export")
+    assert at.radio(key="export_count").options == ["Submissions", "Page views", "Visitors"]
+    assert not at.info[1:]  # nothing said of gender while submissions are counted
+    at.radio(key="export_count").set_value("visitors").run()
+    at.multiselect(key="export_by_visitors").set_value(["device", "step"])
+    at.selectbox(key="export_period").set_value("none")
+    at.run()
+    assert t("traffic_filters_not_apply", "en").format(names="Female") in [info.value for info in at.info]
+    preview = at.dataframe[0].value
+    assert list(preview.columns) == ["Device", "Step", "Visitors"]
+    cells = published(traffic_db, "visitors", ("device", "step"))
+    assert {(row[0], row[1]): row[2] for row in preview.itertuples(index=False) if row[1]} == {
+        (t(device, "en"), t(step, "en")): str(value) for (device, step), value in cells.items()
+    }
+    # a store without a log offers submissions only
+    at = start_app(monkeypatch, form_only_db, {**WINDOW, "compare": "none"}, "export")
+    assert at.radio(key="export_count").options == ["Submissions"] and at.radio(key="export_count").disabled
+
+
+def test_a_comparison_period_without_data_draws_the_page_without_changes(monkeypatch, traffic_db):
+    first = sql(traffic_db, "select min(event_date) from page_views")[0][0]
+    window = {"from": first.isoformat(), "to": (first + timedelta(days=27)).isoformat(), "compare": "previous"}
+    at = open_traffic(monkeypatch, traffic_db, window)
+    assert [m.label for m in at.metric] == ["Page views", "Visitors who viewed", "Visitors who submitted", "Conversion"]
+    assert all(not m.delta for m in at.metric)  # nothing to change from
+    assert len(at.get("plotly_chart")) == 4 and len(at.dataframe) == 3

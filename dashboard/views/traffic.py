@@ -20,11 +20,10 @@ from dashboard.gate import SHOWN, Gated, change_of, format_count, gate, margins,
 from dashboard.i18n import country_name
 from dashboard.queries import complete
 from dashboard.store import has_data, store_path
-from dashboard.ui import Context, download, page_start
+from dashboard.ui import Context, download, page_start, traffic_filters_note
 
 # the dimension filters an access log has: the service (and the period and countries every page has)
 TRAFFIC_FILTERS = ("feature",)
-ABSENT_FILTERS = (("genders", "gender"), ("age_groups", "age_group"))
 
 
 def gated(
@@ -40,16 +39,15 @@ def gated(
 ) -> Gated:
     """`measure` by `by` (and the grain) through the gate, every margin protected as the exports do.
 
-    `values`: every value of these dimensions, so that a combination nobody made is a zero, not a gap.
+    `values`: every value of these dimensions, so that a combination nobody made is a zero, not a gap;
+    a dimension not given takes the values counted (none at all: nothing to complete, as in a period without data).
     """
     spec = queries.MEASURES[measure]
     frame = queries.counts(ctx.version, ctx.filters, start, end, by=by, grain=grain, measure=measure, steps=steps)
     dims = (["period"] if grain else []) + list(by)
-    if values:
-        frame = complete(frame, {dim: values.get(dim) or list(frame[dim].drop_duplicates()) for dim in dims}, [
-            spec.column,
-            spec.key,
-        ])  # fmt: skip
+    every = {dim: (values or {}).get(dim) or list(frame[dim].drop_duplicates()) for dim in dims}
+    if values and all(every.values()):
+        frame = complete(frame, every, [spec.column, spec.key])
     return gate(frame, dims, totals_over=margins(dims), value=spec.column, key=spec.key, min_cell=ctx.min_cell)
 
 
@@ -136,8 +134,8 @@ def over_time(ctx: Context) -> None:
                 ctx, measure, ("feature",), *ctx.comparison, grain=ctx.filters.grain, steps=("view",),
                 values={"feature": features(ctx)},
             )  # fmt: skip
-            # drawn over the current period: shifted by the distance between the two periods
-            comparison_cells = previous.cells.assign(period=previous.cells["period"] + shift)
+            if len(previous.cells):  # drawn over the current period: shifted by the distance between the periods
+                comparison_cells = previous.cells.assign(period=previous.cells["period"] + shift)
         with column:
             st.caption(ctx.t(measure if measure == "views" else "viewers"))
             figure = charts.lines(
@@ -235,13 +233,6 @@ def by_device(ctx: Context) -> None:
     funnel_downloads(ctx, ["device"], "traffic_device")
 
 
-def filters_that_do_not_apply(ctx: Context) -> None:
-    """A link from another page may carry gender or age filters: say plainly that they do not apply here."""
-    chosen = [ctx.t(value) for name, _ in ABSENT_FILTERS for value in getattr(ctx.filters, name)]
-    if chosen:
-        st.info(ctx.t("traffic_filters_not_apply").format(names=", ".join(chosen)), icon=":material/filter_alt_off:")
-
-
 def no_log(ctx: Context) -> None:
     st.subheader(ctx.t("no_log_title"))
     st.write(ctx.t("no_log_body"))
@@ -252,7 +243,7 @@ def main() -> None:
     ctx = page_start("traffic", dimensions=TRAFFIC_FILTERS)
     if ctx is None:
         return
-    filters_that_do_not_apply(ctx)
+    traffic_filters_note(ctx)
     if not has_data(ctx.version, "page_views"):  # no log loaded, or a store from before the logs
         no_log(ctx)
         return
