@@ -25,6 +25,9 @@ from test_dashboard_pages import (
     START,
     TODAY,
     WINDOW,
+    check_count_text,
+    check_figure,
+    check_free_text,
     decoded,
     go_to,
     query_params,
@@ -285,6 +288,34 @@ def test_downloads_only_for_a_role_with_the_export_right(monkeypatch, traffic_db
     assert planner.metric and not planner.download_button
     manager = go_to(signed_in_app(monkeypatch, traffic_db, ["manager"], {**WINDOW, "compare": "none"}), "traffic")
     assert len(manager.download_button) == 8
+
+
+@pytest.mark.parametrize("grain", ["day", "week"])
+def test_no_count_from_1_to_9_on_the_page(monkeypatch, traffic_db, grain):
+    # the countries with fewer than ten visitors who viewed in the window: small cells everywhere
+    small = [code for (code,) in sql(
+        traffic_db,
+        "select country from page_views where event_date between ? and ? and step = 'view' group by country "
+        "having sum(visitors) between 1 and 9 order by country limit 12",
+        [START, END],
+    )]  # fmt: skip
+    assert len(small) == 12
+    at = open_traffic(monkeypatch, traffic_db, {"country": ",".join(small), "grain": grain, "compare": "previous"})
+    marks = 0
+    for card in at.metric:
+        if card.label != "Conversion":
+            check_count_text(card.value, f"card {card.label}")
+        check_free_text(card.proto.delta, "card delta")
+    for frame in (element.value for element in at.dataframe):
+        for column in frame.columns[1:4]:  # views, viewers, submitters; the first names, the last is a rate
+            for text in frame[column]:
+                check_count_text(text, column)
+                marks += text == f"<{MIN_CELL}"
+    for element in [*at.caption, *at.info, *at.subheader]:
+        if element.value != t("perturbed_note", "en"):
+            check_free_text(element.value, element.type)
+    markers = sum(check_figure(chart.proto.spec, chart.key) for chart in at.get("plotly_chart"))
+    assert marks > 0 and markers > 0
 
 
 # --- the About page ------------------------------------------------------------------------------------
