@@ -30,9 +30,11 @@ from audit.recompute import (
     COUNTS,
     UnreadableSelection,
     can_recompute,
+    compare_funnel,
     compare_with_store,
     parse_selection,
     recompute,
+    recompute_funnel,
 )
 from audit.results import Check, CheckKey, ExportFigures, FileHash
 from audit.store_checks import STORE, columns_of, describe
@@ -197,9 +199,14 @@ def against_store(
     if columns is not None and table_name != "visit_counts" and not can_recompute(columns, table_name):
         return [("", f"cannot be recomputed: the store has no {table_name} with every column of the contract")]
     try:
-        table = recompute(con, STORE, selection)
+        if selection.count.funnel:
+            funnel = recompute_funnel(con, STORE, selection)
+        else:
+            table = recompute(con, STORE, selection)
     except duckdb.Error as error:
         return [("", f"cannot be recomputed from the store ({type(error).__name__})")]
+    if selection.count.funnel:
+        return compare_funnel(rows, entry.format, selection, funnel, ptable, min_cell)
     return compare_with_store(rows, entry.format, selection, table, ptable, min_cell)
 
 
@@ -232,9 +239,10 @@ def _count_columns(header: list[str], body: list[tuple[int, list[str]]]) -> dict
     flags = {i for i, name in enumerate(header) if name == "suppressed" or name.endswith("_suppressed")}
     counts: dict[int, int | None] = {}
     for flag in flags:
-        # `visits` / `suppressed`, `comparison_views` / `comparison_suppressed`: the count a flag is of
+        # `visits` / `suppressed`, `comparison_views` / `comparison_suppressed`, `viewers` / `viewers_suppressed`
         prefix = header[flag][: -len("suppressed")]
-        name = next((prefix + count for count in COUNTS if prefix + count in header), None)
+        names = [prefix + count for count in COUNTS] + ([prefix.rstrip("_")] if prefix else [])
+        name = next((name for name in names if name in header), None)
         if name is not None:
             counts[header.index(name)] = flag
     for i in range(len(header)):

@@ -287,6 +287,8 @@ TEXT: dict[str, dict[str, str]] = {
     # a table's short column names of the same counts
     "col_views": {"ko": "페이지뷰", "en": "Views"},
     "col_visitors": {"ko": "방문자", "en": "Visitors"},
+    "col_funnel": {"ko": "전환", "en": "Funnel"},
+    "funnel_count": {"ko": "전환 (조회 → 신청)", "en": "Funnel (viewed → submitted)"},
     "col_viewers": {"ko": "조회자", "en": "Viewers"},
     "col_submitters": {"ko": "신청자", "en": "Submitters"},
     "comparison_dotted": {

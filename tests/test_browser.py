@@ -395,13 +395,13 @@ def test_the_traffic_page_says_gender_and_age_do_not_apply_and_keeps_them(page: 
 def test_a_traffic_download_is_the_command_lines_file(page: Page, server: Server, tmp_path: Path) -> None:
     open_page(page, server, "traffic", "period=last_30&lang=en")
     with page.expect_download() as info:
-        page.get_by_role("button", name="CSV · Visitors").first.click()
+        page.get_by_role("button", name="CSV · Funnel").first.click()
     downloaded = Path(info.value.path()).read_bytes()
     out = tmp_path / "cli.csv"
-    command = [sys.executable, "-m", "dashboard.export", "table", "--db", server.store.path, "--count", "visitors"]
-    command += ["--by", "feature,step", "--from", (korea_today() - timedelta(days=29)).isoformat()]
+    command = [sys.executable, "-m", "dashboard.export", "table", "--db", server.store.path, "--count", "funnel"]
+    command += ["--by", "feature", "--from", (korea_today() - timedelta(days=29)).isoformat()]
     command += ["--to", korea_today().isoformat(), "--lang", "en", "--out", out, "--log", tmp_path / "cli.log"]
     done = subprocess.run([str(part) for part in command], cwd=REPO, capture_output=True, text=True)
     assert (done.returncode, done.stderr) == (0, "")
     assert downloaded == out.read_bytes()
-    assert b"Visitors" in downloaded and b"Submitted" in downloaded
+    assert b"Visitors who submitted" in downloaded and b"Conversion (%)" in downloaded

@@ -419,6 +419,14 @@ def test_a_page_download_is_the_export_of_the_same_selection(traffic_db, tmp_pat
 # --- the officer's audit ---------------------------------------------------------------------------------
 
 
+# the funnel in both flavours, by period and filtered: the Traffic page's tables with their conversion
+TABLES = {
+    "funnel-device.csv": ["--count", "funnel", "--by", "device", "--lang", "en"],
+    "funnel-week.csv": ["--count", "funnel", "--by", "feature", "--period", "week", "--format", "raw"],
+    "funnel-country.csv": ["--count", "funnel", "--by", "country", "--country", "US,CN,JP", "--lang", "ko"],
+}
+
+
 @pytest.fixture(scope="module")
 def exported(traffic_db, tmp_path_factory) -> tuple[Path, Path]:
     """Traffic tables in both flavours, with a comparison and filters, and a month's pack, with their log."""
@@ -426,6 +434,7 @@ def exported(traffic_db, tmp_path_factory) -> tuple[Path, Path]:
     log = folder / "exports.log"
     period = ["--from", START.isoformat(), "--to", END.isoformat()]
     tables = {
+        **TABLES,
         "views-week.csv": ["--count", "views", "--by", "feature,step", "--period", "week", "--compare", "previous"],
         "visitors-country.csv": ["--count", "visitors", "--by", "country,step", "--format", "raw", "--country", "US,CN",
                                  "--country-mode", "exclude"],
@@ -451,7 +460,7 @@ def test_the_pack_holds_the_traffic_tables_when_the_store_has_a_log(exported, fo
     assert names == [
         "visits_by_feature_day", "visits_by_country_all", "visits_by_gender-age_group_all",
         "visits_by_feature-country_all", "views_by_feature-step_day", "visitors_by_feature-step_day",
-        "visitors_by_country-step_all", "visitors_by_device-step_all",
+        "funnel_by_feature_all", "funnel_by_country_all", "funnel_by_device_all",
     ]  # fmt: skip
     month = ["--month", END.strftime("%Y-%m"), "--out", str(tmp_path), "--log", str(tmp_path / "log")]
     assert export_main(["pack", "month", "--db", str(form_only_db), *month]) == 0
@@ -462,7 +471,7 @@ def test_the_pack_holds_the_traffic_tables_when_the_store_has_a_log(exported, fo
 def test_the_audit_recomputes_traffic_exports_and_packs(traffic_db, exported):
     check = exports_check(traffic_db, *exported)
     assert check.passed, [f"{f.where}: {f.what}" for f in check.findings]
-    assert check.figures.files_recomputed == 3 + 8
+    assert check.figures.files_recomputed == len(TABLES) + 3 + 9  # the tables, then the pack's
 
 
 def relogged(exported: tuple[Path, Path], folder: Path, log: Path, change) -> None:
@@ -517,7 +526,12 @@ def test_the_audit_refuses_a_traffic_selection_by_gender(traffic_db, exported, t
 
 def test_the_export_page_exports_a_traffic_count(monkeypatch, traffic_db, form_only_db):
     at = start_app(monkeypatch, traffic_db, {**WINDOW, "compare": "none", "gender": "female"}, "export")
-    assert at.radio(key="export_count").options == ["Submissions", "Page views", "Visitors"]
+    assert at.radio(key="export_count").options == [
+        "Submissions",
+        "Page views",
+        "Visitors",
+        "Funnel (viewed → submitted)",
+    ]
     assert not at.info[1:]  # nothing said of gender while submissions are counted
     at.radio(key="export_count").set_value("visitors").run()
     at.multiselect(key="export_by_visitors").set_value(["device", "step"])
@@ -542,3 +556,48 @@ def test_a_comparison_period_without_data_draws_the_page_without_changes(monkeyp
     assert [m.label for m in at.metric] == ["Page views", "Visitors who viewed", "Visitors who submitted", "Conversion"]
     assert all(not m.delta for m in at.metric)  # nothing to change from
     assert len(at.get("plotly_chart")) == 4 and len(at.dataframe) == 3
+
+
+def test_a_funnel_export_is_the_page_s_table(monkeypatch, traffic_db, exported):
+    """The funnel by device: every count and conversion as the Traffic page's table shows them."""
+    rows = list(csv.reader(io.StringIO((exported[0] / "funnel-device.csv").read_text(encoding="utf-8-sig"))))
+    assert rows[0] == ["Device", "Visitors who viewed", "Visitors who submitted", "Conversion (%)"]
+    page = table_rows(open_traffic(monkeypatch, traffic_db).dataframe[2].value, {t(d, "en"): d for d in DEVICES}.get)
+    body = rows[1 : rows.index([])]
+    total = body.pop()
+    exported_rows = {
+        label_code: (viewed, submitted, f"{float(rate):.1f}%" if rate else "")
+        for (label_code, viewed, submitted, rate) in ((row[0], *row[1:]) for row in body)
+    }
+    assert exported_rows == {
+        t(device, "en"): (viewed.replace(",", ""), submitted.replace(",", ""), rate)
+        for device, (_, viewed, submitted, rate) in page.items()
+        if (viewed, submitted) != ("0", "0")  # a device nobody used is on the page only
+    }
+    viewed, submitted = (
+        published(traffic_db, "visitors", step="view")[()],
+        published(traffic_db, "visitors", step="submit")[()],
+    )
+    assert total == ["Total", str(viewed), str(submitted), f"{min(submitted / viewed, 1) * 100:.1f}"]
+
+
+def test_the_audit_finds_a_funnel_conversion_changed_after_export(traffic_db, exported, tmp_path):
+    folder, log = tmp_path / "exports", tmp_path / "exports.log"
+    planted = {}
+
+    def change(entry, path):
+        if path.name != "funnel-week.csv":
+            return
+        rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
+        assert rows[0][-1] == "conversion"
+        number = next(i for i, row in enumerate(rows[1:], 1) if row[-1])
+        rows[number][-1] = str(round(float(rows[number][-1]) + 0.01, 4))
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\n").writerows(rows)
+        path.write_bytes(out.getvalue().encode("utf-8"))
+        entry["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+        planted["where"] = f"{path} row {number + 1} conversion"
+
+    relogged(exported, folder, log, change)
+    findings = [f"{f.where}: {f.what}" for f in exports_check(traffic_db, folder, log).findings]
+    assert findings == [f"{planted['where']}: not the conversion of the two published counts"]

@@ -29,11 +29,10 @@ import duckdb
 
 from contract import AGE_GROUPS, COUNTRIES, FEATURES, GENDERS, LANGUAGES
 from contract.export_log import DEFAULT_EXPORT_LOG, EXPORT_LOG_ENV, Author
-from dashboard import queries
 from dashboard.export.logged import log_export, log_pack, log_path
 from dashboard.export.packs import PACK_KINDS, make_pack, pack_period
 from dashboard.export.render import FORMATS
-from dashboard.export.table import PERIODS, build_export
+from dashboard.export.table import COUNTS, PERIODS, build_export, groupable
 from dashboard.filters import COMPARISONS, COUNTRY_MODES, Filters
 from dashboard.store import StoreUnreadable, StoreVersion, current_version
 
@@ -98,15 +97,14 @@ def parser() -> argparse.ArgumentParser:
     table.add_argument(
         "--count",
         dest="measure",
-        choices=tuple(queries.MEASURES),
+        choices=COUNTS,
         default="visits",
-        help="submissions (visits, the default), or web traffic from the access logs: page views or visitors",
+        help="submissions (visits, the default), or web traffic from the access logs: page views, visitors, or "
+        "the funnel (visitors who viewed and who submitted side by side, and the conversion)",
     )
-    dimensions = tuple(dict.fromkeys(dim for spec in queries.MEASURES.values() for dim in spec.groupable))
-    groupable = "; ".join(f"{name}: {','.join(spec.groupable)}" for name, spec in queries.MEASURES.items())
-    table.add_argument(
-        "--by", type=_members(dimensions, "dimension"), default=(), help=f"any of, by count, {groupable}"
-    )
+    dimensions = tuple(dict.fromkeys(dim for count in COUNTS for dim in groupable(count)))
+    by_count = "; ".join(f"{count}: {','.join(groupable(count))}" for count in COUNTS)
+    table.add_argument("--by", type=_members(dimensions, "dimension"), default=(), help=f"any of, by count, {by_count}")
     table.add_argument("--period", choices=PERIODS, help="a row per day, week, month or year")
     table.add_argument(
         "--from",
@@ -175,7 +173,7 @@ def _run_table(p: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         p.error("give --by, --period or both")
     if args.end < args.start:
         p.error("--to is before --from")
-    if args.measure in queries.TRAFFIC_MEASURES and (args.gender or args.age):
+    if args.measure != "visits" and (args.gender or args.age):
         p.error(f"--gender and --age do not apply to web traffic ({args.measure}): an access log has neither")
     comparison = _comparison(p, args)
     version = _version(p, args.db)

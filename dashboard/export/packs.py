@@ -38,9 +38,10 @@ PACK_TABLES: tuple[tuple[tuple[str, ...], str | None], ...] = (
 # (count, by, period) of each web traffic table, as the Traffic page shows them, after those
 TRAFFIC_PACK_TABLES: tuple[tuple[str, tuple[str, ...], str | None], ...] = (
     ("views", ("feature", "step"), "day"),  # page views over time
-    ("visitors", ("feature", "step"), "day"),  # visitors over time, and the funnel by service
-    ("visitors", ("country", "step"), None),  # the funnel by country
-    ("visitors", ("device", "step"), None),  # the funnel by device
+    ("visitors", ("feature", "step"), "day"),  # visitors over time
+    ("funnel", ("feature",), None),  # the funnel by service, with the conversion
+    ("funnel", ("country",), None),  # by country
+    ("funnel", ("device",), None),  # by device
 )
 PACK_PREFIX = "gangnam-visits"
 README_NAME = "README.txt"

@@ -19,7 +19,7 @@ from datetime import date
 import pandas as pd
 
 from contract import FORMULA_STARTS, TIMEZONE, small_mark
-from dashboard.gate import SHOWN, change_of, format_count
+from dashboard.gate import SHOWN, change_of, format_count, share
 from dashboard.i18n import country_name, t
 
 FORMATS = ("excel", "raw")
@@ -127,6 +127,55 @@ def excel_rows(
         rows.append([t("traffic_note", lang)])
     if comparison is not None:
         rows.append([t("comparison_note", lang).format(start=comparison[0].isoformat(), end=comparison[1].isoformat())])
+    return rows
+
+
+def funnel_excel_rows(
+    cells: pd.DataFrame,
+    by: Sequence[str],
+    period: str | None,
+    lang: str,
+    min_cell: int,
+    totals: dict[str, Total],
+) -> list[list[object]]:
+    """The funnel for managers: visitors who viewed, who submitted, the conversion (%); the totals; the notes."""
+    header = ([f"{t(period, lang)} ({TIMEZONE})"] if period else []) + [t(dim, lang) for dim in by]
+    header += [t("viewers", lang), t("submitters", lang), f"{t('conversion', lang)} (%)"]
+    rows: list[list[object]] = [header]
+    for record in cells.itertuples(index=False):
+        values = record._asdict()
+        row: list[object] = [_iso(values["period"])] if period else []
+        row += [_label(dim, values[dim], lang) for dim in by]
+        row += [_count(values[name], values[f"{name}_status"], min_cell) for name in ("viewers", "submitters")]
+        row.append(_percent(values["conversion"]))
+        rows.append(row)
+    dims = (["period"] if period else []) + list(by)
+    viewers, submitters = totals["viewers"], totals["submitters"]
+    rate = share(pd.Series([submitters[0]], dtype="Float64"), viewers[0]).iloc[0]  # None where hidden
+    rows.append([t("total", lang), *["" for _ in dims[1:]], _count(*viewers, min_cell), _count(*submitters, min_cell),
+                 _percent(rate)])  # fmt: skip
+    rows.append([])
+    rows.append([t("times_in", lang)])
+    rows.append([f"{small_mark(min_cell)}: {t('suppressed_small', lang)}"])
+    rows.append([t("perturbed_note", lang)])
+    rows.append([t("conversion_note", lang)])
+    rows.append([t("traffic_note", lang)])
+    return rows
+
+
+def funnel_raw_rows(cells: pd.DataFrame, by: Sequence[str], period: str | None) -> list[list[object]]:
+    """The funnel for machines: codes, each step's visitors with its `suppressed` flag, the conversion ratio."""
+    header = ([f"event_{period}"] if period else []) + [RAW_COLUMN[dim] for dim in by]
+    header += ["viewers", "viewers_suppressed", "submitters", "submitters_suppressed", "conversion"]
+    rows: list[list[object]] = [header]
+    for record in cells.itertuples(index=False):
+        values = record._asdict()
+        row: list[object] = [_iso(values["period"])] if period else []
+        row += [values[dim] for dim in by]
+        for name in ("viewers", "submitters"):
+            row += _raw_count(values[name], values[f"{name}_status"])
+        row.append("" if pd.isna(values["conversion"]) else round(float(values["conversion"]), 4))
+        rows.append(row)
     return rows
 
 

@@ -13,8 +13,9 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.export import FORMATS, PERIODS, build_export
+from dashboard.export.table import FUNNEL, groupable
 from dashboard.i18n import t
-from dashboard.queries import MEASURES, TRAFFIC_MEASURES
+from dashboard.queries import TRAFFIC_MEASURES
 from dashboard.store import has_data
 from dashboard.ui import download_button, page_start, require, traffic_filters_note
 
@@ -27,11 +28,16 @@ def main() -> None:
     if ctx is None:
         return
     # submissions, and the access logs' page views and visitors when the store has a log
-    counts = ["visits", *(TRAFFIC_MEASURES if has_data(ctx.version, "page_views") else ())]
+    counts = ["visits", *((*TRAFFIC_MEASURES, FUNNEL) if has_data(ctx.version, "page_views") else ())]
     measure = st.radio(
-        ctx.t("export_count"), counts, format_func=ctx.t, horizontal=True, key="export_count", disabled=len(counts) == 1
+        ctx.t("export_count"),
+        counts,
+        format_func=lambda count: ctx.t("funnel_count" if count == FUNNEL else count),
+        horizontal=True,
+        key="export_count",
+        disabled=len(counts) == 1,
     )
-    if measure in TRAFFIC_MEASURES:
+    if measure != "visits":
         traffic_filters_note(ctx)
     left, middle, right = st.columns([1, 2, 1])
     period = left.selectbox(
@@ -43,7 +49,7 @@ def main() -> None:
     )
     by = middle.multiselect(
         ctx.t("export_rows"),
-        list(MEASURES[measure].groupable),
+        list(groupable(measure)),
         default=["feature"],
         format_func=ctx.t,
         # a count's own dimensions: a choice made for another count is not carried over
@@ -63,7 +69,7 @@ def main() -> None:
         ctx.end,
         fmt,
         ctx.lang,
-        ctx.comparison,
+        None if measure == FUNNEL else ctx.comparison,  # a funnel's rows compare its two steps
         measure=measure,
     )
     st.caption(f"{export.filename} · {export.rows:,} {ctx.t('export_rows_count')} · SHA-256 {export.sha256[:16]}…")

@@ -188,9 +188,9 @@ def funnel_table(ctx: Context, table: pd.DataFrame, dimension: str, totals: dict
 
 
 def funnel_downloads(ctx: Context, by: list[str], key: str) -> None:
-    """The files of a funnel table: its page views and its visitors by step."""
+    """The files of a funnel table: its page views, and its visitors of each step with the conversion."""
     left, right = st.columns(2)
-    for column, measure, rows in ((left, "views", by), (right, "visitors", [*by, "step"])):
+    for column, measure, rows in ((left, "views", by), (right, "funnel", by)):
         with column:
             label = f"CSV · {ctx.t(f'col_{measure}')}"  # two buttons side by side: short names
             download(ctx, rows, None, f"{key}_{measure}", measure=measure, note=False, label=label)
