@@ -601,3 +601,11 @@ def test_the_audit_finds_a_funnel_conversion_changed_after_export(traffic_db, ex
     relogged(exported, folder, log, change)
     findings = [f"{f.where}: {f.what}" for f in exports_check(traffic_db, folder, log).findings]
     assert findings == [f"{planted['where']}: not the conversion of the two published counts"]
+
+
+def test_without_a_store_the_page_says_how_to_make_one(monkeypatch, tmp_path):
+    missing = tmp_path / "visitors.duckdb"
+    at = open_traffic(monkeypatch, missing)
+    assert [title.value for title in at.title] == [t("no_store_title", "en")]
+    assert [code.value for code in at.code] == [f"python -m etl load data/raw/*.csv --db {missing}"]
+    assert not missing.exists()
