@@ -266,7 +266,7 @@ def sidebar(
     state, and the URL keeps it, for the pages it applies to.
     """
     notes = _sync_from_url()
-    _restore_widgets(dimensions if data_filters else ())
+    _restore_widgets(dimensions)
     _apply_pending()
     lang = st.session_state.get(_key("lang"), "ko")
     bar = st.sidebar
@@ -449,7 +449,7 @@ def download(
     """A download of what the chart or table above shows: the same selection and the same gate (Excel flavour).
 
     `compared`: the view shows the sidebar's comparison period too, so the file holds it as well.
-    `measure`: the count shown (submissions, or a web traffic count: dashboard.queries.MEASURES).
+    `measure`: the count shown (submissions, or a web traffic count: dashboard.export.table.COUNTS).
     `note=False`: the page states the noise once for several buttons; `label`: the button's, when a view has two.
     The file is built when it is asked for (ChartDownload), not on every run of the page.
     """
