@@ -15,7 +15,7 @@ import streamlit as st
 
 from contract import DIMENSIONS, PAGE_VIEW_DIMENSIONS, TIMEZONE
 from dashboard.filters import Filters
-from dashboard.store import StoreVersion, query, store_tables
+from dashboard.store import PUBLIC_TABLES, StoreVersion, query, store_tables
 
 PERIOD_SQL = {
     "day": "event_date",
@@ -120,8 +120,10 @@ def store_facts(version: StoreVersion) -> dict[str, object]:
 
 
 def data_dates(version: StoreVersion) -> tuple[date, date]:
-    """The store's first and last day of data (a store with data only: see store.has_data)."""
-    first, last = _cached(version, "select min(event_date), max(event_date) from visit_counts", ()).iloc[0]
+    """The store's first and last day of data, over its public tables (a store with data only: see store.any_data)."""
+    present = [table for table in PUBLIC_TABLES if table in store_tables(version)]
+    days = " union all ".join(f"select event_date from {table}" for table in present)
+    first, last = _cached(version, f"select min(event_date), max(event_date) from ({days})", ()).iloc[0]
     return pd.Timestamp(first).date(), pd.Timestamp(last).date()
 
 

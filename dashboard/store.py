@@ -84,6 +84,15 @@ def store_tables(version: StoreVersion) -> frozenset[str]:
     return frozenset(tables["table_name"])
 
 
+# The public tables a page reads: the form submissions' counts, and the access logs'.
+PUBLIC_TABLES = ("visit_counts", "page_views")
+
+
+def any_data(version: StoreVersion) -> bool:
+    """Whether any public table has a row: a store loaded from access logs only has data too."""
+    return any(has_data(version, table) for table in PUBLIC_TABLES)
+
+
 @st.cache_data(max_entries=8, show_spinner=False)
 def has_data(version: StoreVersion, table: str = "visit_counts") -> bool:
     """Whether the store has `table` (a public table of the contract) with a row in it."""

@@ -36,7 +36,7 @@ from dashboard.filters import (
 )
 from dashboard.gate import format_count, gate
 from dashboard.i18n import country_name, t
-from dashboard.store import StoreUnreadable, StoreVersion, current_version, has_data, store_path
+from dashboard.store import StoreUnreadable, StoreVersion, any_data, current_version, store_path
 from etl.redact import redact
 
 LANGUAGE_NAMES = {"ko": "한국어", "en": "English"}
@@ -363,7 +363,7 @@ def page_context(*, data_filters: bool = True, dimensions: Sequence[str] = EVERY
         empty_store_page(lang)
         return None
     try:
-        if not has_data(version):
+        if not any_data(version):
             empty_store_page(lang)
             return None
         first, last = queries.data_dates(version)

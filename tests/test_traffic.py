@@ -57,11 +57,11 @@ SMALL = cellkey.SMALL
 # --- stores ----------------------------------------------------------------------------------------
 
 
-def build(folder: Path, *, log: bool) -> Path:
+def build(folder: Path, *, log: bool, forms: bool = True) -> Path:
     """A form export (and, with `log`, the access log of the same traffic) over the 120 days to yesterday."""
     folder.mkdir(parents=True, exist_ok=True)
     period = {"start": TODAY - timedelta(days=120), "end": TODAY - timedelta(days=1)}
-    paths = [generate(folder / "demo.csv", 3000, seed=11, **period).path]
+    paths = [generate(folder / "demo.csv", 3000, seed=11, **period).path] if forms else []
     if log:
         generate_log(folder / "access.log", 3000, seed=11, **period)
         paths.append(folder / "access.log")
@@ -601,6 +601,17 @@ def test_the_audit_finds_a_funnel_conversion_changed_after_export(traffic_db, ex
     relogged(exported, folder, log, change)
     findings = [f"{f.where}: {f.what}" for f in exports_check(traffic_db, folder, log).findings]
     assert findings == [f"{planted['where']}: not the conversion of the two published counts"]
+
+
+def test_a_store_of_access_logs_only_opens_on_its_traffic(monkeypatch, tmp_path):
+    """An operator who loads the logs first: the Traffic page has its data, the form pages say they have none."""
+    db = build(tmp_path / "log_only", log=True, forms=False)
+    at = open_traffic(monkeypatch, db)
+    assert [title.value for title in at.title] == ["Traffic"]
+    assert {m.label: m.value for m in at.metric}["Page views"] == text(published(db, "views", step="view")[()])
+    overview = start_app(monkeypatch, db, {**WINDOW, "compare": "none"})
+    assert t("no_store_title", "en") not in [title.value for title in overview.title]
+    assert not overview.exception
 
 
 def test_without_a_store_the_page_says_how_to_make_one(monkeypatch, tmp_path):
