@@ -154,9 +154,10 @@ def test_the_projects_own_store_and_exports_pass(clean, tmp_path):
         "csv_sha256": ptable_sha,
     }
     assert f"| CSV SHA-256 | {ptable_sha} |" in markdown and "| D (maximum noise) | 3 |" in markdown
-    # every export was checked: 4 CSVs and the 4 tables of the pack, each with its hash
+    # every export was checked, each with its hash: 4 CSVs and the pack's 9 tables (4 of the forms, and the
+    # 5 traffic tables a store with an access log adds)
     checked = {Path(e["path"]).name: e["sha256"] for e in data["exports"]}
-    assert len(checked) == 8
+    assert len(checked) == 13
     assert checked["by-country.csv"] == hashlib.sha256((exports / "by-country.csv").read_bytes()).hexdigest()
     assert data["when"][:4].isdigit() and data["when"] in markdown
     # the planted identifiers of the raw files appear nowhere in what the audit wrote
@@ -807,10 +808,10 @@ def test_logged_files_are_found_by_their_path_without_a_folder(clean):
     report = run_audit(clean[0], export_log=clean[2])
     check = report.check(CheckKey.EXPORTS)
     assert check.passed, check.findings
-    # the 4 CSVs and the pack the command line wrote (the pack's 4 tables)
+    # the 4 CSVs and the pack the command line wrote (its 4 tables of the forms and 5 of the traffic)
     assert check.figures == report.figures(ExportFigures)
-    assert check.figures.files_checked == 8
-    assert check.figures.files_recomputed == 8
+    assert check.figures.files_checked == 13
+    assert check.figures.files_recomputed == 13
     assert check.figures.logged_files_not_found == 0
 
 
