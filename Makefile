@@ -24,14 +24,19 @@ browser:
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk; \
 		else echo "Debian's chromium is missing: sudo apt-get install chromium fonts-noto-cjk"; exit 1; fi; }
 
-# Demo data only when there is no raw export and no store yet.
+# Demo data only when there is no raw file and no store yet: the form export of three years, and the
+# web server's access log of its last 90 days (the same lines as a whole log's; etl generate --since).
 demo-data: install
-	@if [ ! -e $(DB) ] && [ -z "$$(ls $(RAW_DIR) 2>/dev/null | grep -E '\.(csv|jsonl)(\.gz)?$$')" ]; then \
-		$(PY) -m etl generate --rows $(DEMO_ROWS) --end $$(TZ=Asia/Seoul date +%F) --out $(RAW_DIR)/demo.csv; fi
+	@if [ ! -e $(DB) ] && [ -z "$$(ls $(RAW_DIR) 2>/dev/null | grep -E '\.(csv|jsonl|gz|log)$$|\.log\.[0-9]+$$')" ]; then \
+		end=$$(TZ=Asia/Seoul date +%F); since=$$(TZ=Asia/Seoul date -d "$$end -89 days" +%F); \
+		$(PY) -m etl generate --rows $(DEMO_ROWS) --end $$end --out $(RAW_DIR)/demo.csv && \
+		$(PY) -m etl generate --kind access-log --rows $(DEMO_ROWS) --end $$end --since $$since \
+			--out $(RAW_DIR)/access.log.gz; fi
 
-# Loading again is harmless: a file already loaded is skipped by its hash.
+# Loading again is harmless: a file already loaded is skipped by its hash. Access logs are told apart
+# by their content: access.log, rotated access.log.1, access.log.2.gz.
 load: demo-data
-	@files="$$(ls $(RAW_DIR)/*.csv $(RAW_DIR)/*.jsonl $(RAW_DIR)/*.gz 2>/dev/null)"; \
+	@files="$$(ls $(RAW_DIR)/*.csv $(RAW_DIR)/*.jsonl $(RAW_DIR)/*.gz $(RAW_DIR)/*.log $(RAW_DIR)/*.log.[0-9]* 2>/dev/null | sort -u)"; \
 		if [ -n "$$files" ]; then $(PY) -m etl load $$files --db $(DB); fi
 	$(PY) -m etl batches --db $(DB)
 

@@ -26,7 +26,16 @@ from pathlib import Path
 import duckdb
 
 from audit.patterns import BYTE_KINDS, scan_text
-from audit.recompute import UnreadableSelection, can_recompute, compare_with_store, parse_selection, recompute
+from audit.recompute import (
+    COUNTS,
+    UnreadableSelection,
+    can_recompute,
+    compare_funnel,
+    compare_with_store,
+    parse_selection,
+    recompute,
+    recompute_funnel,
+)
 from audit.results import Check, CheckKey, ExportFigures, FileHash
 from audit.store_checks import STORE, columns_of, describe
 from audit.thresholds import Thresholds
@@ -95,7 +104,8 @@ def check_exports(
 ) -> tuple[Check, list[FileHash]]:
     check = Check(CheckKey.EXPORTS, "Exports against the publication rules, the export log and the store")
     logged = read_log(log, check)
-    recomputable = can_recompute(columns_of(con))
+    columns = columns_of(con)
+    recomputable = can_recompute(columns)
     if logged and not recomputable:
         check.fail("visit_counts", "the exports cannot be recomputed: the table or one of its columns is missing")
     recomputed = 0
@@ -127,7 +137,7 @@ def check_exports(
             check.fail(f"{exported.shown} {where}", what)
         if entries and recomputable:
             recomputed += 1
-            for where, what in against_store(con, exported.content, entries[-1], ptable, min_cell):
+            for where, what in against_store(con, exported.content, entries[-1], ptable, min_cell, columns):
                 check.fail(f"{exported.shown} {where}".rstrip(), what)
     missing = sum(1 for name in by_name if name not in checked_names)
     check.figures = ExportFigures(
@@ -170,7 +180,12 @@ def read_rows(content: bytes) -> list[list[str]] | None:
 
 
 def against_store(
-    con: duckdb.DuckDBPyConnection, content: bytes, entry: ExportLogEntry, ptable: Ptable, min_cell: int
+    con: duckdb.DuckDBPyConnection,
+    content: bytes,
+    entry: ExportLogEntry,
+    ptable: Ptable,
+    min_cell: int,
+    columns: dict | None = None,
 ) -> list[tuple[str, str]]:
     """A logged file against the table its logged selection gives from the store: (where, what) per problem."""
     rows = read_rows(content)
@@ -180,10 +195,18 @@ def against_store(
         selection = parse_selection(entry.selection)
     except UnreadableSelection as error:
         return [("", f"its logged selection cannot be read: {error}")]
+    table_name = selection.count.table
+    if columns is not None and table_name != "visit_counts" and not can_recompute(columns, table_name):
+        return [("", f"cannot be recomputed: the store has no {table_name} with every column of the contract")]
     try:
-        table = recompute(con, STORE, selection)
+        if selection.count.funnel:
+            funnel = recompute_funnel(con, STORE, selection)
+        else:
+            table = recompute(con, STORE, selection)
     except duckdb.Error as error:
         return [("", f"cannot be recomputed from the store ({type(error).__name__})")]
+    if selection.count.funnel:
+        return compare_funnel(rows, entry.format, selection, funnel, ptable, min_cell)
     return compare_with_store(rows, entry.format, selection, table, ptable, min_cell)
 
 
@@ -216,8 +239,11 @@ def _count_columns(header: list[str], body: list[tuple[int, list[str]]]) -> dict
     flags = {i for i, name in enumerate(header) if name == "suppressed" or name.endswith("_suppressed")}
     counts: dict[int, int | None] = {}
     for flag in flags:
-        name = header[flag][: -len("suppressed")] + "visits"
-        if name in header:
+        # `visits` / `suppressed`, `comparison_views` / `comparison_suppressed`, `viewers` / `viewers_suppressed`
+        prefix = header[flag][: -len("suppressed")]
+        names = [prefix + count for count in COUNTS] + ([prefix.rstrip("_")] if prefix else [])
+        name = next((name for name in names if name in header), None)
+        if name is not None:
             counts[header.index(name)] = flag
     for i in range(len(header)):
         if i in counts or i in flags:

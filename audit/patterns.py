@@ -34,11 +34,22 @@ Decisions on noisy shapes:
   (`user1@example.comuser0@example.com`). In the byte scan, shapes held together by
   an @, a scheme or separators may therefore touch letters and digits (a dashed
   RRN, `010-1234-5678`, `4111-1111-1111-1111`, an IPv4 or MAC address); shapes
-  without separators (a run of digits, a passport, IPv6) keep the boundary rule,
-  else they would fire inside the hex hashes of the batch log. The store's own
+  without separators (a run of digits, a passport) keep the boundary rule, else
+  they would fire inside the hex hashes of the batch log. An IPv6 address, held
+  together by its colons, may touch a letter that is no hex digit before it and
+  any letter after it (`desktop2001:db8::2amobile` is found as `2001:db8::2a`;
+  before `desktop`, as `2001:db8::2ade`): the whole run of hex digits and colons
+  must be one address, so two MAC addresses side by side are no IPv6. The store's own
   values side by side, in any order, fire nothing (tests/test_patterns.py).
   DuckDB also compresses large string columns (FSST), and those bytes no scan can
   read: a clean byte scan is evidence, not proof.
+
+Log-shaped identifiers (issue 15): an IPv4-mapped IPv6 address (`::ffff:203.0.113.7`)
+is an IPv6 address and holds an IPv4 one, both found as `ip`; an email percent-encoded
+in a query string (`?email=hong%40example.com`) is an `email`; a URL with a query string
+is a `url` by its scheme or `www.`; a `user_agent` is a browser's `Mozilla/5.0 (`, any
+`product/1.2 (comment` or a known script client's `curl/8.5.0`: a user agent with the
+address is how a web server log tells one visitor from another.
 
 Nothing here prints a value: `Match.value` is there for `mask()`, and the repr of
 a `Match` leaves it out.
@@ -64,6 +75,7 @@ KINDS: tuple[str, ...] = (
     "kr_driver_license",
     "passport",
     "card",
+    "user_agent",
     "date",
 )
 # KINDS without "date": see the module docstring.
@@ -161,11 +173,27 @@ _EMAIL_DOMAIN_PACKED = _re(rf"@((?:{_LABEL}\.){{1,8}})({_KNOWN_TLD}|xn--[0-9A-Za
 _LOCAL_CHARS = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz._%+-")
 
 
+# An email in a query string or a referrer, its @ percent-encoded: ?email=hong%40example.com
+_EMAIL_ENCODED = _re(
+    rf"(?<![0-9A-Za-z._+-])([0-9A-Za-z._+-]{{1,64}})%40((?:{_LABEL}\.){{1,8}}({_TLD_SHAPE}))(?![0-9A-Za-z-])",
+    re.IGNORECASE,
+)
+# packed, up to a known TLD, as an email with its @ (random bytes spell `ab%40cd.ef`)
+_EMAIL_ENCODED_PACKED = _re(
+    rf"(?<![0-9A-Za-z._+-])([0-9A-Za-z._+-]{{1,64}})%40((?:{_LABEL}\.){{1,8}})({_KNOWN_TLD}|xn--[0-9A-Za-z-]{{1,59}})",
+    re.IGNORECASE,
+)
+
+
 def _local_part_ok(local: str) -> bool:
     return bool(local) and not local.startswith(".") and not local.endswith(".") and ".." not in local
 
 
 def _email(text: str, binary: bool) -> _Found:
+    if "%40" in text:
+        for match in (_EMAIL_ENCODED_PACKED if binary else _EMAIL_ENCODED).finditer(text):
+            if _local_part_ok(match.group(1)):
+                yield "email", *match.span()
     if "@" not in text:
         return
     if not binary:
@@ -254,6 +282,9 @@ _IPV4 = _re(rf"(?<![0-9A-Za-z.])({_IPV4_ADDRESS})(/[0-9]{{1,2}})?{_E}")
 _IPV4_PACKED = _re(rf"(?=[0-9]{{1,3}}\.)(?<!\.)({_IPV4_ADDRESS})")
 # a run of hex digits, colons and dots with a colon among its first five characters
 _IPV6 = _re(r"(?<![0-9A-Za-z:.])(?=[0-9A-Fa-f]{0,4}:)([0-9A-Fa-f:.]{2,45})(%[0-9A-Za-z_.-]{1,32})?(/[0-9]{1,3})?")
+# packed, an address may follow a letter that is no hex digit (`desktop2001:db8::1`) and be followed by any
+# letter (`2001:db8::2adesktop` is found as `2001:db8::2ade`)
+_IPV6_PACKED = _re(r"(?<![0-9A-Fa-f:.])(?=[0-9A-Fa-f]{0,4}:)([0-9A-Fa-f:.]{2,45})")
 _IPV6_END = _re(r"(?![0-9A-Za-z:])(?!\.[0-9A-Za-z])")
 # random bytes spell `::9A3`: in bytes an IPv6 address needs this many hex digits (2001:db8::1 has 8)
 _BYTE_IPV6_MIN_DIGITS = 6
@@ -275,6 +306,9 @@ def _ip(text: str, binary: bool) -> _Found:
             yield "ip", match.start(), match.end(2) if prefix and int(prefix[1:]) <= 32 else match.end(1)
     if ":" not in text:
         return
+    if binary:
+        yield from _ipv6_packed(text)
+        return
     for match in _IPV6.finditer(text):
         start, core = match.start(), match.group(1)
         # a sentence may end right after the address: 2001:db8::1.
@@ -295,6 +329,14 @@ def _ip(text: str, binary: bool) -> _Found:
             if _IPV6_END.match(text, end):
                 yield "ip", start, end
                 break
+
+
+def _ipv6_packed(text: str) -> _Found:
+    for match in _IPV6_PACKED.finditer(text):
+        # the whole run or nothing: cut shorter, two MAC addresses side by side would read as one IPv6
+        address = match.group(1).rstrip(".")
+        if _is_ipv6(address) and sum(char not in ":." for char in address) >= _BYTE_IPV6_MIN_DIGITS:
+            yield "ip", match.start(), match.start() + len(address)
 
 
 # --- mac ----------------------------------------------------------------------
@@ -507,6 +549,30 @@ def _card(text: str, binary: bool) -> _Found:
                     break
 
 
+# --- user agent ---------------------------------------------------------------
+
+# A browser's (Mozilla/5.0 (...), Opera/9.80 (...)), or any product/version with a comment (Googlebot/2.1 (+http...),
+# Dalvik/2.1.0 (Linux; ...)), or a known script client's product/version alone (curl/8.5.0, python-requests/2.32.3).
+_SCRIPT_CLIENTS = (
+    "curl|Wget|python-requests|python-urllib3?|Python-urllib|Go-http-client|okhttp|Apache-HttpClient|libwww-perl|"
+    "PostmanRuntime|axios|node-fetch|kube-probe|ELB-HealthChecker|HeadlessChrome|Scrapy"
+)
+_USER_AGENT = _re(
+    r"(?<![0-9A-Za-z_.-])(?:"
+    r"(?:Mozilla|Opera)/[0-9]+\.[0-9]+ \("
+    r"|[A-Za-z][A-Za-z0-9_.-]{1,40}/[0-9]+\.[0-9][0-9A-Za-z.]* \([^()\x00-\x1f]{2,}"
+    rf"|(?:{_SCRIPT_CLIENTS})/[0-9]+(?:\.[0-9]+)*{_E}"
+    r')[^\x00-\x1f"]{0,512}'
+)
+
+
+def _user_agent(text: str, binary: bool) -> _Found:
+    if "/" not in text:
+        return
+    for match in _USER_AGENT.finditer(text):
+        yield "user_agent", match.start(), match.start() + len(match.group().rstrip())
+
+
 # --- date ---------------------------------------------------------------------
 
 _DATE_END = _E + _NO_DATE_PART_AFTER
@@ -599,6 +665,7 @@ _FINDERS: tuple[tuple[tuple[str, ...], Callable[[str, bool], _Found]], ...] = (
     (("kr_driver_license",), _kr_driver_license),
     (("passport",), _passport),
     (("card",), _card),
+    (("user_agent",), _user_agent),
     (("date",), _date),
 )
 
@@ -732,8 +799,8 @@ def mask(value: str, kind: str) -> str:
         raise ValueError(f"not a kind: {kind!r}")
     if not value:
         return ""
-    if kind == "email" and "@" in value:
-        domain = value.rpartition("@")[2]
+    if kind == "email" and ("@" in value or "%40" in value):
+        domain = value.replace("%40", "@").rpartition("@")[2]
         tld = domain.rpartition(".")[2] if "." in domain else ""
         return f"{value[0]}***@***" + (f".{tld}" if tld else "")
     if kind == "url":

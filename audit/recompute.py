@@ -9,13 +9,18 @@ cell by cell: the rows, the grand total and the comparison columns. It knows
 the two CSV flavours by their layout only (`excel`: labels, `<10`, a total
 row; `raw`: codes, an empty count with `suppressed` = `true`), never by the
 code that wrote them. Findings name the row and the column and may give the
-count that should have been published, never a true count or a key sum.
+count that should have been published, never a true count or a key sum. A
+selection names its count (`measure`): submissions (visit_counts, the
+default), or the access logs' page views or visitors (page_views), each with
+its own key sum column and its own dimensions; a `funnel` is the visitors of
+the view and the submit step side by side, with the conversion of the two
+published counts.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -26,9 +31,10 @@ from contract import (
     COUNTRIES,
     FEATURES,
     GENDERS,
+    PAGE_VIEW_DIMENSIONS,
+    STORE_TABLES,
     TOTAL_LABELS,
     UNKNOWN,
-    VISIT_COUNTS_COLUMNS,
     country_name,
     small_mark,
 )
@@ -44,6 +50,29 @@ FILTERS = {
     "age_groups": ("age_group", AGE_GROUPS),
 }
 GROUPABLE = tuple(column for column, _ in FILTERS.values())
+
+
+@dataclass(frozen=True)
+class Count:
+    """A count the store publishes: its table, its column and key sum column, its dimensions and filters."""
+
+    table: str
+    column: str
+    key: str
+    dimensions: tuple[str, ...]
+    filters: tuple[str, ...]  # the selection's filter keys that apply to it
+    funnel: bool = False  # its rows hold the view and the submit step's counts, and their conversion
+
+
+# a log knows no gender or age group: a selection of page views or visitors that filters by them is not one
+_LOG_FILTERS = ("features", "countries")
+COUNTS = {
+    "visits": Count("visit_counts", "visits", "key_sum", GROUPABLE, tuple(FILTERS)),
+    "views": Count("page_views", "views", "views_key_sum", PAGE_VIEW_DIMENSIONS[1:], _LOG_FILTERS),
+    "visitors": Count("page_views", "visitors", "visitors_key_sum", PAGE_VIEW_DIMENSIONS[1:], _LOG_FILTERS),
+    "funnel": Count("page_views", "visitors", "visitors_key_sum", ("feature", "country", "device"), _LOG_FILTERS, True),
+}
+FUNNEL_STEPS = ("view", "submit")
 COUNTRY_MODES = ("include", "exclude")
 # what a change is rounded to: a percentage with one decimal (excel), a ratio with four (raw)
 CHANGE_ROUNDING = {"excel": 0.05, "raw": 0.00005}
@@ -66,6 +95,7 @@ class Selection:
     comparison: tuple[date, date] | None
     filters: tuple[tuple[str, tuple[str, ...]], ...]  # (column, allowed values), only those given
     exclude_countries: bool
+    count: Count = COUNTS["visits"]
 
 
 @dataclass(frozen=True)
@@ -108,9 +138,13 @@ def parse_selection(raw: object) -> Selection:
     """The selection of a log line, or UnreadableSelection naming what is wrong (never a value)."""
     if not isinstance(raw, dict):
         raise UnreadableSelection("no selection")
+    measure = raw.get("measure", "visits")
+    if measure not in COUNTS:
+        raise UnreadableSelection(f"'measure' is none of {', '.join(COUNTS)}")
+    count = COUNTS[measure]
     by = raw.get("by")
-    if not isinstance(by, list) or any(dim not in GROUPABLE for dim in by) or len(set(by)) != len(by):
-        raise UnreadableSelection(f"'by' is not a list of distinct names among {', '.join(GROUPABLE)}")
+    if not isinstance(by, list) or any(dim not in count.dimensions for dim in by) or len(set(by)) != len(by):
+        raise UnreadableSelection(f"'by' is not a list of distinct names among {', '.join(count.dimensions)}")
     period = raw.get("period")
     if period is not None and period not in PERIODS:
         raise UnreadableSelection(f"'period' is none of {', '.join(PERIODS)}")
@@ -124,6 +158,8 @@ def parse_selection(raw: object) -> Selection:
         comparison = (_iso(comparison, "from"), _iso(comparison, "to"))
     if end < start or (comparison is not None and comparison[1] < comparison[0]):
         raise UnreadableSelection("a period ends before it starts")
+    if count.funnel and comparison is not None:
+        raise UnreadableSelection("a funnel has no comparison period")
     given = raw.get("filters") or {}
     if not isinstance(given, dict) or set(given) - {*FILTERS, "country_mode"}:
         raise UnreadableSelection(f"'filters' holds other keys than {', '.join(FILTERS)} and country_mode")
@@ -132,12 +168,14 @@ def parse_selection(raw: object) -> Selection:
         values = given.get(key) or []
         if not isinstance(values, list) or any(value not in domain for value in values):
             raise UnreadableSelection(f"the filter '{key}' holds a value outside its domain")
+        if values and key not in count.filters:
+            raise UnreadableSelection(f"the filter '{key}' does not apply to {measure} ({count.table})")
         if values:
             filters.append((column, tuple(values)))
     mode = given.get("country_mode", "include")
     if mode not in COUNTRY_MODES:
         raise UnreadableSelection(f"'country_mode' is none of {', '.join(COUNTRY_MODES)}")
-    return Selection(tuple(by), period, start, end, comparison, tuple(filters), mode == "exclude")
+    return Selection(tuple(by), period, start, end, comparison, tuple(filters), mode == "exclude", count)
 
 
 # --- the store's side --------------------------------------------------------------------------------------------
@@ -145,12 +183,12 @@ def parse_selection(raw: object) -> Selection:
 CELLS_SQL = """
 with selected as (
     -- the stored cells of the period under the selection's filters
-    select * from {store}.visit_counts
+    select * from {store}.{table}
     where event_date between $start and $end{filters}
 ),
 published as (
     -- one row per published number: its true count and the key sums of exactly its stored cells
-    select {period} as period, {by} sum(visits)::bigint as true_count, sum(key_sum)::bigint as key_sum
+    select {period} as period, {by} sum({column})::bigint as true_count, sum({key})::bigint as key_sum
     from selected
     group by all
 )
@@ -158,9 +196,9 @@ select * from published
 """
 
 
-def can_recompute(columns: Mapping[str, Mapping[str, str]]) -> bool:
-    """Whether the store has visit_counts with every column the recomputation reads."""
-    return set(VISIT_COUNTS_COLUMNS) <= set(columns.get("visit_counts", {}))
+def can_recompute(columns: Mapping[str, Mapping[str, str]], table: str = "visit_counts") -> bool:
+    """Whether the store has `table` (visit_counts, page_views) with every column the recomputation reads."""
+    return set(STORE_TABLES[table]) <= set(columns.get(table, {}))
 
 
 def _cells(
@@ -175,6 +213,10 @@ def _cells(
         filters += f"\n        and {negate}list_contains(${column}, {column})"
     sql = CELLS_SQL.format(
         store=store,
+        # the table and columns are the contract's, by the closed list COUNTS
+        table=selection.count.table,
+        column=selection.count.column,
+        key=selection.count.key,
         filters=filters,
         # the period names are the closed list PERIODS, the columns those of the contract
         period=f"date_trunc('{selection.period}', event_date)::date" if selection.period else "null::date",
@@ -256,6 +298,29 @@ def recompute(con: duckdb.DuckDBPyConnection, store: str, selection: Selection) 
     return Table(rows, _sum(now), _sum(before))
 
 
+@dataclass(frozen=True)
+class FunnelRow:
+    period: date | None
+    codes: tuple[str, ...]
+    steps: tuple[Cell, Cell]  # the visitors of the view and the submit step
+
+
+@dataclass(frozen=True)
+class FunnelTable:
+    rows: list[FunnelRow]
+    totals: tuple[Cell, Cell]
+
+
+def recompute_funnel(con: duckdb.DuckDBPyConnection, store: str, selection: Selection) -> FunnelTable:
+    """The funnel the selection gives: the visitors by its rows and step, a row's missing step a true zero."""
+    by_step = replace(selection, by=(*selection.by, "step"))
+    cells = _cells(con, store, by_step, selection.start, selection.end)
+    keys = sorted({key[:-1] for key in cells})
+    rows = [FunnelRow(key[0], key[1:], tuple(cells.get((*key, step), ZERO) for step in FUNNEL_STEPS)) for key in keys]
+    totals = tuple(_sum({k: c for k, c in cells.items() if k[-1] == step}) for step in FUNNEL_STEPS)
+    return FunnelTable(rows, totals)
+
+
 # --- the file's side ---------------------------------------------------------------------------------------------
 
 
@@ -312,6 +377,22 @@ class _Comparer:
             self.found.append((where, f"neither a count nor a mark; {rule}"))
         return expected
 
+    def conversion(self, number: int, column: int, row: Sequence[str], viewers: int | None, submitters: int | None):
+        """A conversion only where both counts are published and viewers are not zero, at most 100%."""
+        shown = row[column]
+        if viewers is None or submitters is None or viewers == 0:
+            if shown:
+                self.found.append((self.where(number, column), "a conversion where a count is hidden or zero"))
+            return
+        ratio = min(submitters / viewers, 1.0)
+        expected = ratio * 100 if self.fmt == "excel" else ratio
+        try:
+            ok = abs(float(shown) - expected) <= CHANGE_ROUNDING[self.fmt] + 1e-9
+        except ValueError:
+            ok = False
+        if not ok:
+            self.found.append((self.where(number, column), "not the conversion of the two published counts"))
+
     def change(self, number: int, column: int, row: Sequence[str], now: int | None, before: int | None) -> None:
         """A change only where both counts are published and the earlier one is not zero, and the right one."""
         shown = row[column]
@@ -355,11 +436,7 @@ def compare_with_store(
         return [("row 1", f"{len(header)} columns; its logged selection gives {width}")]
     found: list[Where] = []
     compare = _Comparer(header, fmt, ptable, min_cell, found)
-    end = next((i for i, row in enumerate(rows[1:], 1) if not any(row)), len(rows))
-    body = [(number, row + [""] * (width - len(row))) for number, row in enumerate(rows[1:end], 2)]
-    total = body.pop() if fmt == "excel" and body and body[-1][1][0] in TOTAL_LABELS.values() else None
-    if fmt == "excel" and total is None:
-        found.append(("", "no total row"))
+    body, total = _body(rows, width, fmt, found)
     if len(body) != len(table.rows):
         found.append(("", f"{len(body)} rows; the store's cells under its logged selection give {len(table.rows)}"))
         return found
@@ -389,6 +466,54 @@ def compare_with_store(
                 labels.date(number, before_period_at, row[before_period_at], None)
             before = compare.count(number, before_at, row, table.before_total)
             compare.change(number, before_at + 1, row, now, before)
+    return found
+
+
+def _body(rows: list[list[str]], width: int, fmt: str, found: list[Where]):
+    """The numbered rows of a file's table, and its total row (excel; a finding when it has none)."""
+    end = next((i for i, row in enumerate(rows[1:], 1) if not any(row)), len(rows))
+    body = [(number, row + [""] * (width - len(row))) for number, row in enumerate(rows[1:end], 2)]
+    total = body.pop() if fmt == "excel" and body and body[-1][1][0] in TOTAL_LABELS.values() else None
+    if fmt == "excel" and total is None:
+        found.append(("", "no total row"))
+    return body, total
+
+
+def compare_funnel(
+    rows: list[list[str]], fmt: str, selection: Selection, table: FunnelTable, ptable: Ptable, min_cell: int
+) -> list[Where]:
+    """Findings of one funnel export against its recomputed funnel: each step's count, and the conversion."""
+    if fmt not in FORMATS:
+        return [("", f"its export log line gives the format {fmt!r}, neither excel nor raw")]
+    dims = (["period"] if selection.period else []) + list(selection.by)
+    per_count = 2 if fmt == "raw" else 1
+    width = len(dims) + 2 * per_count + 1
+    header = rows[0]
+    if len(header) != width:
+        return [("row 1", f"{len(header)} columns; its logged selection gives {width}")]
+    found: list[Where] = []
+    compare = _Comparer(header, fmt, ptable, min_cell, found)
+    body, total = _body(rows, width, fmt, found)
+    if len(body) != len(table.rows):
+        found.append(("", f"{len(body)} rows; the store's cells under its logged selection give {len(table.rows)}"))
+        return found
+    lang = next((lang for lang, label in TOTAL_LABELS.items() if total and total[1][0] == label), None)
+    labels = _Labels(lang, found, compare.where)
+    steps_at = (len(dims), len(dims) + per_count)
+    checked = [(number, row, expected.period, expected.codes, expected.steps) for (number, row), expected in
+               zip(body, table.rows, strict=True)]  # fmt: skip
+    if total is not None:
+        checked.append((total[0], total[1], None, None, table.totals))
+    for number, row, period, codes, steps in checked:
+        if codes is None and any(row[1 : len(dims)]):
+            found.append((f"row {number}", "the total row holds more than its label and its counts"))
+        for column, dim in enumerate(dims if codes is not None else ()):
+            if dim == "period":
+                labels.date(number, column, row[column], period)
+            else:
+                labels.code(number, column, row[column], dim, codes[selection.by.index(dim)], fmt)
+        viewers, submitters = (compare.count(number, at, row, cell) for at, cell in zip(steps_at, steps, strict=True))
+        compare.conversion(number, width - 1, row, viewers, submitters)
     return found
 
 

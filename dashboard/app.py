@@ -24,6 +24,7 @@ PAGES = {
     "countries": ("countries", ":material/public:", "charts"),
     "demographics": ("demographics", ":material/groups:", "charts"),
     "services": ("services", ":material/medical_services:", "charts"),
+    "traffic": ("traffic", ":material/ads_click:", "charts"),
     "export": ("export", ":material/download:", "export"),
     "audit": ("audit", ":material/verified_user:", "audit"),
     "about": ("about", ":material/info:", "charts"),

@@ -79,6 +79,7 @@ def lines(
     min_cell: int,
     comparison: pd.DataFrame | None = None,
     x_title: str = "",
+    y_title: str | None = None,
 ) -> go.Figure:
     """One line per value of `series` over `x`; the comparison period dashed alongside."""
     shown, visits = _shown(cells)
@@ -138,7 +139,7 @@ def lines(
                     "hovertemplate": f"{name} ({t('comparison_series', lang)})<br>%{{y:,}}<extra></extra>",
                 }
             )
-    return _figure(data, _layout(x_title, t("submissions", lang)))
+    return _figure(data, _layout(x_title, y_title if y_title is not None else t("submissions", lang)))
 
 
 def bars(

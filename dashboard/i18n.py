@@ -115,6 +115,7 @@ TEXT: dict[str, dict[str, str]] = {
     "export_period": {"ko": "기간 단위", "en": "Rows by period"},
     "export_no_period": {"ko": "기간 전체", "en": "Whole period"},
     "export_rows": {"ko": "행 기준", "en": "Rows by"},
+    "export_count": {"ko": "집계 대상", "en": "Count"},
     "export_format": {"ko": "형식", "en": "Format"},
     "format_excel": {"ko": "엑셀용 (BOM, 한글 제목)", "en": "Excel (BOM, labels)"},
     "format_raw": {"ko": "원자료 (기계용 열 이름)", "en": "Raw (machine column names)"},
@@ -269,6 +270,74 @@ TEXT: dict[str, dict[str, str]] = {
         "It is open to the network (allow_network in access.toml).",
     },
     "no_data_in_period": {"ko": "선택한 기간에 데이터가 없습니다.", "en": "No submissions in the selected period."},
+    # the Traffic page: the web server's access logs (contract.PAGE_VIEWS_COLUMNS)
+    "traffic": {"ko": "웹 트래픽", "en": "Traffic"},
+    "views": {"ko": "페이지뷰", "en": "Page views"},
+    "visitors": {"ko": "방문자", "en": "Visitors"},
+    "step": {"ko": "단계", "en": "Step"},
+    "view": {"ko": "조회", "en": "Viewed"},
+    "submit": {"ko": "신청", "en": "Submitted"},
+    "device": {"ko": "기기", "en": "Device"},
+    "desktop": {"ko": "데스크톱", "en": "Desktop"},
+    "mobile": {"ko": "모바일", "en": "Mobile"},
+    "tablet": {"ko": "태블릿", "en": "Tablet"},
+    "viewers": {"ko": "조회한 방문자", "en": "Visitors who viewed"},
+    "submitters": {"ko": "신청한 방문자", "en": "Visitors who submitted"},
+    "conversion": {"ko": "전환율", "en": "Conversion"},
+    # a table's short column names of the same counts
+    "col_views": {"ko": "페이지뷰", "en": "Views"},
+    "col_visitors": {"ko": "방문자", "en": "Visitors"},
+    "col_funnel": {"ko": "전환", "en": "Funnel"},
+    "funnel_count": {"ko": "전환 (조회 → 신청)", "en": "Funnel (viewed → submitted)"},
+    "col_viewers": {"ko": "조회자", "en": "Viewers"},
+    "col_submitters": {"ko": "신청자", "en": "Submitters"},
+    "comparison_dotted": {
+        "ko": "점선: 비교 기간 ({start} – {end})",
+        "en": "Dotted: the comparison period ({start} – {end})",
+    },
+    "traffic_over_time": {"ko": "서비스 페이지 조회 추이", "en": "Service page views over time"},
+    "funnel": {"ko": "서비스별 전환: 조회 → 신청", "en": "Funnel by service: viewed → submitted"},
+    "traffic_by_country": {"ko": "국가별 (IP 등록 국가)", "en": "By country (where the address is registered)"},
+    "traffic_by_device": {"ko": "기기별", "en": "By device"},
+    "no_log_title": {"ko": "아직 웹 트래픽 데이터가 없습니다", "en": "No web traffic loaded yet"},
+    "no_log_body": {
+        "ko": "저장소에 웹 서버 접속 로그가 없습니다. 접속 로그(NCSA combined 형식, gzip도 가능)를 불러오면 "
+        "이 페이지에 조회, 방문자, 전환율이 나타납니다:",
+        "en": "The store holds no web server access log. Load one (NCSA combined format, gzipped or not) and this "
+        "page shows views, visitors and conversion:",
+    },
+    "no_traffic_in_period": {
+        "ko": "선택한 기간에 웹 트래픽이 없습니다.",
+        "en": "No web traffic in the selected period.",
+    },
+    "traffic_filters_not_apply": {
+        "ko": "성별·연령대 필터({names})는 웹 트래픽에 적용되지 않습니다: 접속 로그에는 성별도 나이도 없습니다. "
+        "이 페이지의 숫자는 모든 방문자의 것이며, 필터는 다른 페이지를 위해 그대로 유지됩니다.",
+        "en": "The gender and age group filters ({names}) do not apply to web traffic: an access log has neither. "
+        "The numbers here are of every visitor; the filters are kept for the other pages.",
+    },
+    "traffic_note": {
+        "ko": "국가는 접속 주소(IP)가 등록된 나라(IP 레지스트리)로, 신청서에 적은 거주 국가와 다를 수 있습니다. "
+        "방문자는 하루에 서비스 단계마다 한 번 셉니다(주소와 브라우저 기준): 이틀에 걸쳐, 또는 두 기기로 온 사람은 두 번 "
+        "셉니다. 페이지뷰는 서비스 페이지 요청 수입니다. 검색 로봇과 스크립트는 빠져 있습니다.",
+        "en": "The country is where the visitor's address is registered (the IP registry), which may differ from the "
+        "residing country typed in a form. A visitor (an address and a browser) is counted once per day per "
+        "service step: someone who comes on two days, or on two devices, counts twice. Page views are requests "
+        "of a service page. Crawlers and scripts are left out.",
+    },
+    "conversion_note": {
+        "ko": "전환율 = 신청한 방문자 ÷ 조회한 방문자. 두 숫자가 모두 공개될 때만 계산합니다. 두 숫자에 각각 잡음이 "
+        "있어 100%를 넘을 수 있는 값은 100%로 표시합니다.",
+        "en": "Conversion = visitors who submitted ÷ visitors who viewed, given only where both counts are shown. "
+        "Each count carries its own noise, so a rate that would exceed 100% is shown as 100%.",
+    },
+    "log_lines_note": {
+        "ko": "접속 로그 배치(형식 access_log)의 행은 로그의 줄입니다: 적재된 줄은 조회나 신청으로 센 줄이고, "
+        "읽은 줄에는 검색 로봇, 이미지 등 세지 않은 줄도 들어 있어 개인정보 보호책임자만 봅니다.",
+        "en": "The rows of an access log batch (format access_log) are its lines: lines loaded are those counted as a "
+        "view or a submit; lines read also hold the lines not counted (crawlers, assets, health checks), whose "
+        "count only the privacy officer sees.",
+    },
 }
 
 

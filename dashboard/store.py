@@ -78,8 +78,24 @@ def query(version: StoreVersion, sql: str, params: list | dict | None = None) ->
 
 
 @st.cache_data(max_entries=8, show_spinner=False)  # a published store never changes: ask once per version
-def has_data(version: StoreVersion) -> bool:
+def store_tables(version: StoreVersion) -> frozenset[str]:
+    """The tables and views of the store: a store written before the access logs has no page_views."""
     tables = query(version, "select table_name from information_schema.tables where table_catalog = 'store'")
-    if "visit_counts" not in set(tables["table_name"]):
+    return frozenset(tables["table_name"])
+
+
+# The public tables a page reads: the form submissions' counts, and the access logs'.
+PUBLIC_TABLES = ("visit_counts", "page_views")
+
+
+def any_data(version: StoreVersion) -> bool:
+    """Whether any public table has a row: a store loaded from access logs only has data too."""
+    return any(has_data(version, table) for table in PUBLIC_TABLES)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def has_data(version: StoreVersion, table: str = "visit_counts") -> bool:
+    """Whether the store has `table` (a public table of the contract) with a row in it."""
+    if table not in store_tables(version):
         return False
-    return bool(query(version, "select exists (select 1 from visit_counts)").iloc[0, 0])
+    return bool(query(version, f"select exists (select 1 from {table})").iloc[0, 0])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from contract import AGE_GROUPS, FEATURES, GENDERS, MIN_CELL, TIMEZONE_LABEL
+from contract import AGE_GROUPS, FEATURES, FILE_FORMATS, GENDERS, MIN_CELL, TIMEZONE_LABEL
 from contract.export_log import Author
 from dashboard import queries
 from dashboard.access import (
@@ -35,7 +36,7 @@ from dashboard.filters import (
 )
 from dashboard.gate import format_count, gate
 from dashboard.i18n import country_name, t
-from dashboard.store import StoreUnreadable, StoreVersion, current_version, has_data, store_path
+from dashboard.store import StoreUnreadable, StoreVersion, any_data, current_version, store_path
 from etl.redact import redact
 
 LANGUAGE_NAMES = {"ko": "한국어", "en": "English"}
@@ -52,8 +53,15 @@ WIDGETS = (
     "age_groups",
     "features",
 )
-# the widgets every page with data filters draws (the dates only under a custom period)
-ALWAYS_DRAWN = tuple(name for name in WIDGETS if name not in ("start", "end"))
+# the batch log's formats of a web server access log, whose rows are lines
+LOG_FORMATS = tuple(fmt for fmt in FILE_FORMATS if fmt.startswith("access_log"))
+# the dimension filters: (dimension, its values, the widget's name)
+DIMENSION_FILTERS = (
+    ("feature", FEATURES, "features"),
+    ("gender", GENDERS, "genders"),
+    ("age_group", AGE_GROUPS, "age_groups"),
+)
+EVERY_DIMENSION = tuple(dimension for dimension, _, _ in DIMENSION_FILTERS)
 
 
 @dataclass(frozen=True)
@@ -221,7 +229,13 @@ def _country_options(version: StoreVersion | None) -> list[str]:
     return list(frame["country"])
 
 
-def _restore_widgets() -> None:
+def _always_drawn(dimensions: Sequence[str]) -> tuple[str, ...]:
+    """The widgets a page with data filters always draws (the dates only under a custom period)."""
+    left_out = {"start", "end", *(name for dim, _, name in DIMENSION_FILTERS if dim not in dimensions)}
+    return tuple(name for name in WIDGETS if name not in left_out)
+
+
+def _restore_widgets(dimensions: Sequence[str]) -> None:
     """Give this page's widgets the state the last page left.
 
     Streamlit forgets the values of widgets a run did not draw (a page with the
@@ -230,7 +244,7 @@ def _restore_widgets() -> None:
     makes the new page's widgets take them over.
     """
     state = st.session_state
-    if all(_key(name) in state for name in ALWAYS_DRAWN):
+    if all(_key(name) in state for name in _always_drawn(dimensions)):
         for name in WIDGETS:
             if _key(name) in state:
                 state[_key(name)] = state[_key(name)]
@@ -241,20 +255,26 @@ def _restore_widgets() -> None:
             state[_key("lang")] = lang
 
 
-def sidebar(version: StoreVersion | None, *, data_filters: bool = True) -> Filters:
+def sidebar(
+    version: StoreVersion | None, *, data_filters: bool = True, dimensions: Sequence[str] = EVERY_DIMENSION
+) -> Filters:
     """Draw the shared filters; returns the state they describe and writes it to the URL.
 
     `data_filters=False`: a page none of the data filters applies to draws the
-    language switch only; the others keep their state, and the URL keeps them.
+    language switch only; `dimensions`: the dimension filters the page's data
+    has (web traffic has no gender or age group). A filter not drawn keeps its
+    state, and the URL keeps it, for the pages it applies to.
     """
     notes = _sync_from_url()
-    _restore_widgets()
+    _restore_widgets(dimensions)
     _apply_pending()
     lang = st.session_state.get(_key("lang"), "ko")
     bar = st.sidebar
     bar.radio(t("language", lang), LANGUAGES, format_func=LANGUAGE_NAMES.get, horizontal=True, key=_key("lang"))
     lang = st.session_state[_key("lang")]
-    filters = _data_filters(version, lang) if data_filters else replace(st.session_state["filters"], lang=lang)
+    filters = (
+        _data_filters(version, lang, dimensions) if data_filters else replace(st.session_state["filters"], lang=lang)
+    )
     for name, reason in notes:
         bar.warning(t("link_note", lang).format(name=name, reason=t(reason, lang)))
     written = to_params(filters)
@@ -268,7 +288,7 @@ def sidebar(version: StoreVersion | None, *, data_filters: bool = True) -> Filte
     return filters
 
 
-def _data_filters(version: StoreVersion | None, lang: str) -> Filters:
+def _data_filters(version: StoreVersion | None, lang: str, dimensions: Sequence[str]) -> Filters:
     """The period, comparison, grain and dimension filters, drawn in the sidebar."""
     bar = st.sidebar
     bar.subheader(t("filters", lang))
@@ -298,15 +318,17 @@ def _data_filters(version: StoreVersion | None, lang: str) -> Filters:
         horizontal=True,
         key=_key("country_mode"),
     )
-    for dimension, values, name in (
-        ("feature", FEATURES, "features"),
-        ("gender", GENDERS, "genders"),
-        ("age_group", AGE_GROUPS, "age_groups"),
-    ):
-        bar.multiselect(
-            t(dimension, lang), values, format_func=lambda v: t(v, lang), key=_key(name), placeholder=everything
-        )
+    for dimension, values, name in DIMENSION_FILTERS:
+        if dimension in dimensions:
+            bar.multiselect(
+                t(dimension, lang), values, format_func=lambda v: t(v, lang), key=_key(name), placeholder=everything
+            )
     state = st.session_state
+    kept = state["filters"]  # a filter this page does not draw keeps its last value
+    chosen = {
+        name: tuple(state[_key(name)]) if dimension in dimensions else getattr(kept, name)
+        for dimension, _, name in DIMENSION_FILTERS
+    }
     start, end = state.get(_key("start")), state.get(_key("end"))
     custom = preset == "custom" and isinstance(start, date) and isinstance(end, date) and start <= end
     if preset == "custom" and not custom:
@@ -317,9 +339,9 @@ def _data_filters(version: StoreVersion | None, lang: str) -> Filters:
         end=end if custom else None,
         countries=tuple(state[_key("countries")]),
         country_mode=state[_key("country_mode")],
-        genders=tuple(state[_key("genders")]),
-        age_groups=tuple(state[_key("age_groups")]),
-        features=tuple(state[_key("features")]),
+        genders=chosen["genders"],
+        age_groups=chosen["age_groups"],
+        features=chosen["features"],
         comparison=state[_key("comparison")],
         grain=state[_key("grain")],
         lang=lang,
@@ -332,16 +354,16 @@ def empty_store_page(lang: str, unreadable: bool = False) -> None:
     st.code(f"python -m etl load data/raw/*.csv --db {store_path()}", language="bash")
 
 
-def page_context(*, data_filters: bool = True) -> Context | None:
+def page_context(*, data_filters: bool = True, dimensions: Sequence[str] = EVERY_DIMENSION) -> Context | None:
     """The context of the page being drawn, or None (with a friendly page) when there is no data."""
     version = current_version()
-    filters = sidebar(version, data_filters=data_filters)
+    filters = sidebar(version, data_filters=data_filters, dimensions=dimensions)
     lang = filters.lang
     if version is None:
         empty_store_page(lang)
         return None
     try:
-        if not has_data(version):
+        if not any_data(version):
             empty_store_page(lang)
             return None
         first, last = queries.data_dates(version)
@@ -366,14 +388,16 @@ def data_anchor(filters: Filters, today: date, last: date) -> date:
     return today
 
 
-def page_start(title_key: str, *, with_period: bool = True) -> Context | None:
+def page_start(
+    title_key: str, *, with_period: bool = True, dimensions: Sequence[str] = EVERY_DIMENSION
+) -> Context | None:
     """The sidebar, then the page's title and period; None (after a friendly page) when there is no data.
 
     A page without a period (About, the Privacy audit) draws no data filters.
     A period that holds no day of the store's data says so, offers the latest
     period with data, and draws nothing else.
     """
-    ctx = page_context(data_filters=with_period)
+    ctx = page_context(data_filters=with_period, dimensions=dimensions)
     if ctx is None:
         return None
     st.title(ctx.t(title_key))
@@ -403,6 +427,13 @@ def period_caption(ctx: Context) -> str:
     return text
 
 
+def traffic_filters_note(ctx: Context) -> None:
+    """Gender and age filters (a link from another page may carry them) said plainly not to apply to web traffic."""
+    chosen = [ctx.t(value) for name in ("genders", "age_groups") for value in getattr(ctx.filters, name)]
+    if chosen:
+        st.info(ctx.t("traffic_filters_not_apply").format(names=", ".join(chosen)), icon=":material/filter_alt_off:")
+
+
 def download(
     ctx: Context,
     by: list[str],
@@ -411,31 +442,38 @@ def download(
     filters: Filters | None = None,
     *,
     compared: bool = False,
+    measure: str = "visits",
+    note: bool = True,
+    label: str | None = None,
 ) -> None:
     """A download of what the chart or table above shows: the same selection and the same gate (Excel flavour).
 
     `compared`: the view shows the sidebar's comparison period too, so the file holds it as well.
+    `measure`: the count shown (submissions, or a web traffic count: dashboard.export.table.COUNTS).
+    `note=False`: the page states the noise once for several buttons; `label`: the button's, when a view has two.
     The file is built when it is asked for (ChartDownload), not on every run of the page.
     """
-    from dashboard.export import export_filename, log_path
+    from dashboard.export import applicable, export_filename, log_path
 
     if may("export"):  # never built for a role without the right: the file never reaches that browser
         comparison = ctx.comparison if compared else None
-        filters = filters or ctx.filters
+        filters = applicable(filters or ctx.filters, measure)
         request = ChartDownload(
             ctx.version, filters, tuple(by), period, ctx.start, ctx.end, ctx.lang, comparison,
-            log_path(), current_user().author,
+            log_path(), current_user().author, measure,
         )  # fmt: skip
+        name = export_filename(by, period, ctx.start, ctx.end, "excel", ctx.lang, filters.filtered, comparison, measure)
         st.download_button(
-            ctx.t("download_csv"),
+            label or ctx.t("download_csv"),
             data=request,
-            file_name=export_filename(by, period, ctx.start, ctx.end, "excel", ctx.lang, filters.filtered, comparison),
+            file_name=name,
             mime="text/csv",
             on_click="ignore",
             icon=":material/download:",
             key=f"download_{key}",
         )
-    st.caption(ctx.t("perturbed_note"))
+    if note:
+        st.caption(ctx.t("perturbed_note"))
 
 
 @dataclass(frozen=True)
@@ -455,13 +493,14 @@ class ChartDownload:
     comparison: tuple[date, date] | None
     log: Path
     author: Author
+    measure: str = "visits"
 
     def __call__(self) -> bytes:
         from dashboard.export import build_export, log_export
 
         export = build_export(
             self.version, self.filters, self.by, self.period, self.start, self.end, "excel", self.lang,
-            self.comparison,
+            self.comparison, measure=self.measure,
         )  # fmt: skip
         log_export(export, self.log, self.author)
         return export.content
@@ -490,7 +529,8 @@ def gated_batch_counts(log: pd.DataFrame, min_cell: int) -> pd.DataFrame:
     """The rows read, loaded and rejected of each batch, through the gate.
 
     A small file is a small count of submissions over its dates; read = loaded + rejected
-    is a sum shown beside its parts.
+    is a sum shown beside its parts. An access log's lines read also hold lines counted as
+    neither (crawlers, assets, health checks) whose keys the store does not keep: not published.
     """
     counts = log.melt(id_vars="batch_id", value_vars=["rows_loaded", "rows_rejected"], var_name="kind")
     keys = log.melt(id_vars="batch_id", value_vars=["loaded_key_sum", "rejected_key_sum"], value_name="key_sum")
@@ -507,7 +547,7 @@ def gated_batch_counts(log: pd.DataFrame, min_cell: int) -> pd.DataFrame:
     log = log.drop(columns=["loaded_key_sum", "rejected_key_sum"])
     for kind in ("rows_loaded", "rows_rejected"):
         log[kind] = [text[batch, kind] for batch in log["batch_id"]]
-    log["rows_read"] = log["batch_id"].map(read_text)
+    log["rows_read"] = log["batch_id"].map(read_text).where(~log["file_format"].isin(LOG_FORMATS), "–")
     return log
 
 
@@ -529,3 +569,5 @@ def batch_log(ctx: Context) -> None:
     st.dataframe(
         log.rename(columns={column: ctx.t(f"col_{column}") for column in log.columns}), hide_index=True, width="stretch"
     )
+    if log["file_format"].isin(LOG_FORMATS).any():
+        st.caption(ctx.t("log_lines_note"))

@@ -57,6 +57,11 @@ def _parser() -> argparse.ArgumentParser:
     generate.add_argument("--end", type=date.fromisoformat, help="last day (default: a fixed date, for same bytes)")
     generate.add_argument("--dirty-share", type=float, default=0.02, help="share of defective rows (or lines)")
     generate.add_argument(
+        "--since",
+        type=date.fromisoformat,
+        help="an access log: write only its days from about this one on (the same lines as the whole log's)",
+    )
+    generate.add_argument(
         "--mix",
         choices=("clean", "real"),
         default="clean",
@@ -178,8 +183,10 @@ def _batches(args: argparse.Namespace) -> int:
         print("no batches")
     for b in batches:
         destroyed = f", source destroyed {b['source_destroyed_at']}" if b["source_destroyed"] else ""
+        # an access log's "rows" are its lines, of which the views and submits are counted
+        loaded = "lines counted" if b["file_format"].startswith("access_log") else "loaded"
         print(
-            f"{b['batch_id']}\t{b['file_name']}\t{b['loaded_at']}\t{b['rows_loaded']:,} loaded, "
+            f"{b['batch_id']}\t{b['file_name']}\t{b['loaded_at']}\t{b['rows_loaded']:,} {loaded}, "
             f"{b['rows_rejected']:,} rejected\t{b['first_event_date']}..{b['last_event_date']}\t"
             f"blake3 {b['content_blake3'][:12]}{destroyed}"
         )
@@ -204,6 +211,7 @@ def main(argv: list[str] | None = None) -> int:
                 start=args.start,
                 end=args.end,
                 defect_share=args.dirty_share,
+                since=args.since,
             )
             print(
                 f"{log.path}: {log.lines:,} lines ({log.bot_lines:,} from bots, {log.malformed_lines:,} malformed; "

@@ -46,7 +46,9 @@ if TYPE_CHECKING:
 # odd request ("-", or no method) still matches, with no method and no path.
 _QUOTED = r'(?:[^"\\]|\\.)*'
 LINE_PATTERN = (
-    r"^(\S+) \S+ \S+ \[(\d{2}/[A-Za-z]{3}/\d{4}:\d{2}:\d{2}:\d{2} [+-]\d{4})\] "
+    # a byte order mark before the first line is not part of its address
+    "^\ufeff?"
+    r"(\S+) \S+ \S+ \[(\d{2}/[A-Za-z]{3}/\d{4}:\d{2}:\d{2}:\d{2} [+-]\d{4})\] "
     rf'"(?:([A-Z]+) ([^\s?#"\\]*){_QUOTED}|{_QUOTED})" (\d{{3}}) (?:\d+|-) "{_QUOTED}" "({_QUOTED})"'
 )
 LINE_FIELDS = ("client", "stamp", "method", "path", "status", "agent")
@@ -56,6 +58,9 @@ SAMPLE_LINES = 200
 SAMPLE_SHARE = 0.5
 # Addresses handed to iptocc at a time: its batch call, without a list of every address in Python.
 CLIENT_BATCH = 100_000
+# A user agent longer than this is no browser's, and is a bot without being parsed: crawlerdetect's
+# regex takes time quadratic in the length (7 s for 10,000 characters), so one long line would stall a load.
+AGENT_MAX_CHARS = 1_000
 
 # Reasons a line is rejected (a defect of the file: in the reject report and the batch log) ...
 REJECT_REASONS = ("malformed", "bad_timestamp", "date_out_of_range", "invalid_encoding", "line_too_long")
@@ -164,6 +169,10 @@ def classify_agents(agents: list[str]) -> tuple[list[bool], list[str]]:
     detector = CrawlerDetect()
     bots, devices = [], []
     for agent in agents:
+        if len(agent) > AGENT_MAX_CHARS:
+            bots.append(True)
+            devices.append("other")
+            continue
         parsed = ua_parser.parse(agent).with_defaults()
         # no user agent at all is a script: every browser sends one
         bots.append(agent.strip() in ("", "-") or parsed.device.family == "Spider" or detector.isCrawler(agent))

@@ -483,6 +483,7 @@ def _draw_per_row(rng: np.random.Generator, cumulative: np.ndarray) -> np.ndarra
 
 @dataclass(frozen=True)
 class _Countries:
+    codes: tuple[str, ...]  # ISO alpha-2, in the order of the arrays below
     cumulative: np.ndarray  # visit weights
     locale: np.ndarray  # index into _Pools locales
     language: np.ndarray  # index into _MESSAGES
@@ -551,6 +552,7 @@ def _countries() -> _Countries:
             for m, mangled in enumerate((written, written.lower(), written.upper(), " " + written, written + "  ")):
                 table[i, s, m] = spellings.setdefault(mangled, len(spellings))
     return _Countries(
+        codes=tuple(ordered),
         cumulative=_cumulative(weights),
         locale=np.array(locale),
         language=np.array(language),

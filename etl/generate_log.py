@@ -35,6 +35,7 @@ from etl.generate import (
     _IPV6_PREFIXES,
     _PUBLIC_FIRST_OCTETS,
     _calendar,
+    _countries,
     _cumulative,
     _draw,
     _hex_groups,
@@ -295,12 +296,59 @@ def _plan(seed: int, rows: int, start: date, end: date) -> _Plan:
 # --- one chunk of days ------------------------------------------------------
 
 
-def _addresses(rng: np.random.Generator, n: int) -> tuple[pa.Array, np.ndarray]:
-    """n public client addresses as nginx writes them, and which are IPv6."""
+# Addresses drawn to find which countries they are registered in: enough for about 40 of the
+# smallest visiting country's.
+_ADDRESS_SAMPLE = 1 << 20
+
+
+@lru_cache(maxsize=2)
+def _ipv4_by_country(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Public IPv4 addresses grouped by the country iptocc places them in, in the export's country order.
+
+    Returns the addresses (uint32), and per country of `etl.generate`'s visitor mix its first index
+    and count among them (0 where the sample holds none).
+    """
+    from iptocc import country_code
+
+    rng = np.random.default_rng([seed, 7])
+    first = rng.choice(_PUBLIC_FIRST_OCTETS, _ADDRESS_SAMPLE).astype(np.uint32)
+    sample = (first << 24) | rng.integers(0, 1 << 24, _ADDRESS_SAMPLE, dtype=np.uint32)
+    text = [f"{a >> 24}.{(a >> 16) & 255}.{(a >> 8) & 255}.{a & 255}" for a in sample.tolist()]
+    index = {code: i for i, code in enumerate(_countries().codes)}
+    placed = np.array([index.get(code, -1) for code in country_code(text)])
+    order = np.argsort(placed, kind="stable")
+    placed, sample = placed[order], sample[order]
+    starts = np.searchsorted(placed, np.arange(len(index)))
+    counts = np.searchsorted(placed, np.arange(len(index)), side="right") - starts
+    return sample, starts, counts
+
+
+def _dotted(addresses: np.ndarray) -> pa.Array:
+    octets = _numbers(1, 256)
+    parts = [octets.take(pa.array((addresses >> shift) & 255)) for shift in (24, 16, 8, 0)]
+    return pc.binary_join_element_wise(*parts, ".")
+
+
+def _addresses(rng: np.random.Generator, n: int, seed: int | None = None) -> tuple[pa.Array, np.ndarray]:
+    """n public client addresses as nginx writes them, and which are IPv6.
+
+    With `seed`, an IPv4 address is one registered in a country drawn from the export's visitor
+    mix (etl.generate), so that the log's countries agree with the forms'; else anywhere.
+    """
     octets, groups = _numbers(1, 256), _hex_groups()
-    ipv4 = pc.binary_join_element_wise(
-        octets.take(rng.choice(_PUBLIC_FIRST_OCTETS, n)), *[octets.take(rng.integers(0, 256, n)) for _ in range(3)], "."
-    )
+    if seed is None:
+        ipv4 = pc.binary_join_element_wise(
+            octets.take(rng.choice(_PUBLIC_FIRST_OCTETS, n)),
+            *[octets.take(rng.integers(0, 256, n)) for _ in range(3)],
+            ".",
+        )
+    else:
+        sample, starts, counts = _ipv4_by_country(seed)
+        country = np.searchsorted(_countries().cumulative, rng.random(n), side="right")
+        country = np.minimum(country, len(counts) - 1)
+        anywhere = rng.integers(0, len(sample), n)
+        picked = starts[country] + (rng.integers(0, 1 << 30, n) % np.maximum(counts[country], 1))
+        ipv4 = _dotted(sample[np.where(counts[country] > 0, picked, anywhere)])
     ipv6 = pc.binary_join_element_wise(
         groups.take(rng.choice(_IPV6_PREFIXES, n)), *[groups.take(rng.integers(0, 0x10000, n)) for _ in range(7)], ":"
     )
@@ -356,7 +404,7 @@ def _chunk_lines(
         # A visit's later requests stay on its Korea-time day, so that each chunk holds whole days.
         return np.clip(t[visit] + offset, day_start[visit], day_start[visit] + 86_399)
 
-    visit_clients, visit_v6 = _addresses(rng, n)
+    visit_clients, visit_v6 = _addresses(rng, n, seed)
     browser = _draw(rng, n, [w for w, _ in _BROWSERS])
     user = np.where(rng.random(n) < _USER_FIELD_SHARE, 1 + rng.integers(0, len(tables.users) - 1, n), 0)
     page_referrer = tables.internal_referrer + feature  # the service page, for what it loads
@@ -622,12 +670,15 @@ def generate_log(
     end: date | None = None,
     defect_share: float = 0.02,
     routes: Path = ROUTES_PATH,
+    since: date | None = None,
 ) -> LogSummary:
     """Write the access log of `rows` form submissions' worth of traffic to `out` (gzip if it ends in .gz).
 
     Days and submissions per day are those of `etl.generate.generate()` with the same seed, rows
     and period (default: the 1095 days ending at DEFAULT_END). `defect_share` of the lines carry one
-    defect each, about 60% of them malformed lines.
+    defect each, about 60% of them malformed lines. With `since`, only the log's latest part is
+    written: whole chunks of days (about _CHUNK_LINES lines each) from the one holding `since`,
+    the same lines as in the whole log.
     """
     started = time.perf_counter()
     out = Path(out)
@@ -642,7 +693,10 @@ def generate_log(
     partial = out.with_name(out.name + ".part")
     try:
         with _open_output(partial, out.name.lower().endswith(".gz")) as write:
-            for chunk in range(len(plan.chunk_starts) if rows else 0):
+            first_chunk = 0
+            if since is not None:
+                first_chunk = max(int(np.searchsorted(plan.chunk_starts, (since - start).days, side="right")) - 1, 0)
+            for chunk in range(first_chunk, len(plan.chunk_starts) if rows else 0):
                 text, columns, defect = _chunk_lines(seed, plan, chunk, tables, defect_share)
                 write(_joined_bytes(text))
                 malformed = defect >= _DEFECTS.index("truncated")

@@ -22,7 +22,7 @@ from etl.sources import SCAN_CHUNK, SourceFile
 
 @dataclass(frozen=True)
 class FileScan:
-    digest: str  # BLAKE3 of the file's bytes
+    digest: str  # BLAKE3 of the file's bytes; of an access log's lines, unzipped (see scan_file)
     long_record: bool  # a record too long for DuckDB's parallel reader (see etl.sources.SCAN_CHUNK)
 
 
@@ -35,9 +35,14 @@ def scan_file(source: SourceFile, long_record_found: threading.Event | None = No
     cores. A gzip file is also unzipped here, which checks what DuckDB does
     not: the CRC and length in each member's trailer. `long_record_found` is
     set as soon as a long record is seen.
+
+    An access log is identified by its lines, unzipped: logrotate turns
+    `access.log.1` into `access.log.2.gz` a day later, and the same lines
+    loaded again under the new name would count twice.
     """
     digest = blake3.blake3()
     records = source.record_scan()
+    by_lines = source.compressed and source.file_format == "access_log"
 
     def watch(chunk: bytes) -> None:
         seen = records.long_record
@@ -47,7 +52,8 @@ def scan_file(source: SourceFile, long_record_found: threading.Event | None = No
 
     with source.path.open("rb") as handle:
         while chunk := handle.read(SCAN_CHUNK):
-            digest.update(chunk)
+            if not by_lines:
+                digest.update(chunk)
             if not source.compressed:
                 watch(chunk)
     if source.compressed:
@@ -55,6 +61,8 @@ def scan_file(source: SourceFile, long_record_found: threading.Event | None = No
             with gzip.open(source.path, "rb") as unzipped:
                 while chunk := unzipped.read(SCAN_CHUNK):
                     watch(chunk)
+                    if by_lines:
+                        digest.update(chunk)
         except (gzip.BadGzipFile, EOFError, zlib.error):
             raise FileRefused(source.path, "corrupt or truncated gzip data") from None
     return FileScan(digest.hexdigest(), records.long_record)

@@ -30,6 +30,7 @@ from playwright.sync_api import Browser, expect, sync_playwright
 
 from contract import DIMENSIONS, KNOWN_RAW_COLUMNS, TIMEZONE, korea_today
 from etl.generate import generate
+from etl.generate_log import generate_log
 from etl.load import load
 from harness.browser import CHROMIUM, WAIT_MS, is_foreign, launch_options
 from harness.etl_cli import WarmEtl
@@ -319,15 +320,20 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture(scope="session")
 def demo_store(tmp_path_factory: pytest.TempPathFactory) -> DemoStore:
-    """The demo generator's data over the three years to (frozen) today, loaded by the ETL in-process."""
-    return build_demo_store(tmp_path_factory.mktemp("demo_store"), DEMO_ROWS, korea_today())
+    """The demo generator's data over the three years to (frozen) today, and its access log, loaded by the ETL
+    in-process."""
+    return build_demo_store(tmp_path_factory.mktemp("demo_store"), DEMO_ROWS, korea_today(), access_log=True)
 
 
-def build_demo_store(folder: Path, rows: int, end: date) -> DemoStore:
-    """The demo generator's rows over the three years to `end`, loaded by the ETL in-process."""
+def build_demo_store(folder: Path, rows: int, end: date, *, access_log: bool = False) -> DemoStore:
+    """The demo generator's rows over the three years to `end` (and, with `access_log`, the web server's log
+    of the same traffic, gzipped), loaded by the ETL in-process."""
     db = folder / "visitors.duckdb"
-    raw = generate(folder / "demo.csv", rows, end=end)
-    assert [result.status for result in load([raw.path], db)] == ["loaded"]
+    paths = [generate(folder / "demo.csv", rows, end=end).path]
+    if access_log:
+        generate_log(folder / "access.log.gz", rows, end=end)
+        paths.append(folder / "access.log.gz")
+    assert [result.status for result in load(paths, db)] == ["loaded"] * len(paths)
     with duckdb.connect(str(db), read_only=True) as con:
         first, last = con.execute("select min(event_date), max(event_date) from visit_counts").fetchone()
     return DemoStore(db, first, last)

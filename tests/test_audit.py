@@ -19,7 +19,7 @@ import re
 import shutil
 import subprocess
 import sys
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -46,6 +46,7 @@ from contract import country_name, korea_today
 from contract.ptable import perturb
 from dashboard.export import main as export_main
 from etl.generate import generate
+from etl.generate_log import generate_log
 from etl.load import load
 
 # the month the generated store covers; exports are taken from it
@@ -80,9 +81,11 @@ def clean(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path, l
     hostile = Hostile(seed=11)
     hostile.csv_export(folder / "raw" / "hostile.csv", header_markers=True)
     hostile.jsonl_export(folder / "raw" / "hostile.jsonl")
+    generate_log(folder / "raw" / "access.log.gz", 400, seed=7, start=FIRST, end=LAST)
     db = folder / "store" / "visitors.duckdb"
-    results = load([folder / "raw" / "demo.csv", folder / "raw" / "hostile.csv", folder / "raw" / "hostile.jsonl"], db)
-    assert [r.status for r in results] == ["loaded"] * 3
+    raw = ["demo.csv", "hostile.csv", "hostile.jsonl", "access.log.gz"]
+    results = load([folder / "raw" / name for name in raw], db)
+    assert [r.status for r in results] == ["loaded"] * 4
     exports, log = folder / "exports", folder / "exports.log"
     exports.mkdir()
     period = ["--from", FIRST.isoformat(), "--to", LAST.isoformat()]
@@ -430,6 +433,146 @@ def test_the_key_sums_are_on_the_allowlist_of_the_contract(clean, tmp_path):
         report, "exports"
     )
     assert report.figures(ExportFigures).files_recomputed == 0
+
+
+LOG_BATCH = 4  # the access log's batch in the clean store
+
+
+def test_the_page_view_tables_are_checked_and_pass(clean, tmp_path):
+    report = run_audit(clean[0], export_log=tmp_path / "none.log")
+    assert report.passed, report.verdict_lines()
+    with duckdb.connect(str(clean[0]), read_only=True) as con:
+        assert con.execute("select count(*) from page_views").fetchone()[0] > 0
+        assert con.execute("select file_format, rows_read > rows_loaded + rows_rejected from batches where batch_id = ?",
+                           [LOG_BATCH]).fetchone() == ("access_log.gz", True)  # fmt: skip
+    # the domains of both page view tables, their counts, key sums, sums and batch ids, besides the form exports'
+    assert report.figures(DomainFigures).columns_checked >= 2 * 12 + 4 + 2
+
+
+def test_a_store_from_before_the_access_logs_passes(clean, tmp_path):
+    db = planted(
+        clean,
+        tmp_path,
+        [
+            "drop table page_views",
+            "drop table page_view_batch_counts",
+            f"delete from batches where batch_id = {LOG_BATCH}",
+            "checkpoint",
+        ],
+    )
+    # a store written without the tables: as the ETL of commit 82b38af wrote it, no free block
+    rebuilt = tmp_path / "before.duckdb"
+    with duckdb.connect(str(rebuilt)) as con:
+        con.execute("attach ? as old (read_only)", [str(db)])
+        for table in ("visit_counts", "batch_counts", "batches"):
+            con.execute(f"create table {table} as select * from old.{table}")
+    report = run_audit(rebuilt, export_log=tmp_path / "none.log")
+    assert report.passed, report.verdict_lines()
+    # one of the two alone is a store half written
+    (tmp_path / "half").mkdir()
+    half = planted(clean, tmp_path / "half", ["drop table page_views"])
+    assert "table page_views: missing" in failed(run_audit(half, export_log=tmp_path / "none.log"), "schema")
+
+
+@pytest.mark.parametrize(
+    ("sql", "finding"),
+    [
+        (
+            "update page_views set step = 'click' where rowid = 0",
+            "page_views.step row 1 (1 rows): value outside the domain",
+        ),
+        (
+            "update page_view_batch_counts set device = 'iPhone' where rowid = 1",
+            "page_view_batch_counts.device row 2 (1 rows): value outside the domain",
+        ),
+        ("update page_views set feature = null where rowid = 2", "page_views.feature row 3 (1 rows): empty (NULL)"),
+        (
+            "update page_views set country = 'XX' where rowid = 0",
+            "page_views.country row 1 (1 rows): value outside the domain",
+        ),
+        (
+            "update page_views set event_date = date '2031-01-01' where rowid = 0",
+            "page_views.event_date row 1 (1 rows): empty, or outside",
+        ),
+        (
+            "update page_view_batch_counts set views = 0, views_key_sum = 0, visitors = 0, visitors_key_sum = 0 "
+            "where rowid = 0",
+            "page_view_batch_counts.views row 1 (1 rows): a count that is empty or below 1",
+        ),
+        (
+            "update page_views set visitors = views + 1, visitors_key_sum = 0 where rowid = 0",
+            "page_views.visitors row 1 (1 rows): more visitors than views",
+        ),
+        (
+            "update page_views set views_key_sum = 256 * views where rowid = 0",
+            "page_views.views_key_sum row 1 (1 rows): a key sum that is empty or outside 0 to 255 x views",
+        ),
+        (
+            "update page_view_batch_counts set visitors_key_sum = -1 where rowid = 0",
+            "page_view_batch_counts.visitors_key_sum row 1 (1 rows): a key sum that is empty or outside 0 to 255 x "
+            "visitors",
+        ),
+        # in their domains, but no longer the sums of the batches
+        (
+            "update page_views set views = views + 1 where rowid = 0",
+            "page_views: 1 cells differ from the sum of the batches' views",
+        ),
+        (
+            "update page_views set visitors_key_sum = visitors_key_sum - 1 where visitors_key_sum > 0 "
+            "and rowid = (select min(rowid) from page_views where visitors_key_sum > 0)",
+            "page_views: 1 cells differ from the sum of the batches' visitor key sums",
+        ),
+        (
+            "delete from page_view_batch_counts where rowid = 0",
+            "page_views: 1 cells differ from the sum of the batches' views",
+        ),
+        # counts of a batch that is no access log, or of no batch at all
+        (
+            "update page_view_batch_counts set batch_id = 1 where rowid = 0",
+            "page_view_batch_counts.batch_id row 1 (1 rows): batch 1 is not a batch of access_log or access_log.gz "
+            "in the batch log",
+        ),
+        (
+            f"update batches set batch_id = 99 where batch_id = {LOG_BATCH}",
+            f"batch {LOG_BATCH} is not a batch of access_log or access_log.gz in the batch log",
+        ),
+        (
+            f"update batch_counts set batch_id = {LOG_BATCH} where rowid = 0",
+            f"batch {LOG_BATCH} is not a batch of csv or csv.gz or jsonl or jsonl.gz in the batch log",
+        ),
+        (
+            f"update batches set rows_read = rows_loaded + rows_rejected - 1 where batch_id = {LOG_BATCH}",
+            f"batches row {LOG_BATCH}: rows read is less than rows loaded + rows rejected",
+        ),
+    ],
+)
+def test_a_page_view_table_outside_its_domain(clean, tmp_path, sql, finding):
+    db = planted(clean, tmp_path, [sql])
+    report = run_audit(db, export_log=tmp_path / "none.log")
+    findings = failed(report, "domains")
+    assert any(finding in f for f in findings), findings
+    assert passed_checks(report) >= {"schema", "risk", "under_14"}
+
+
+@pytest.mark.parametrize(
+    ("value", "kind"),
+    [
+        ("::ffff:203.0.113.7", "ip"),
+        ("2001:db8:17::2a", "ip"),
+        ("/coupons?email=hong.gildong.zq%40example.co.kr", "email"),
+        ("https://www.gangnam-medical.example/coupons?name=Hong+Gildong", "url"),
+        ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15", "user_agent"),
+    ],
+)
+def test_a_log_shaped_identifier_in_a_page_view_table_is_found_in_its_values_and_bytes(clean, tmp_path, value, kind):
+    db = planted(clean, tmp_path, [f"update page_view_batch_counts set device = '{value}' where rowid = 0"])
+    report = run_audit(db, export_log=tmp_path / "none.log")
+    assert any(
+        f.startswith("page_view_batch_counts.device row 1 (1 rows): " + kind.replace("_", " "))
+        for f in failed(report, "patterns")
+    ), failed(report, "patterns")
+    assert any(f.startswith("visitors.duckdb byte ") and kind.replace("_", " ") in f for f in failed(report, "bytes"))
+    assert value not in report.to_json() and value not in report.to_markdown()
 
 
 def test_a_view_and_a_macro_are_not_on_the_allowlist(clean, tmp_path):
@@ -821,9 +964,11 @@ def test_the_demo_data_of_make_run_passes_the_audit(tmp_path):
     """
     makefile = (REPO / "Makefile").read_text(encoding="utf-8")
     rows = int(re.search(r"^DEMO_ROWS \?= (\d+)$", makefile, re.MULTILINE).group(1))
-    assert "--end $$(TZ=Asia/Seoul date +%F)" in makefile
-    raw, db = tmp_path / "demo.csv", tmp_path / "visitors.duckdb"
+    assert "end=$$(TZ=Asia/Seoul date +%F)" in makefile and "--end $$end" in makefile
+    assert 'since=$$(TZ=Asia/Seoul date -d "$$end -89 days" +%F)' in makefile and "--since $$since" in makefile
+    raw, log, db = tmp_path / "demo.csv", tmp_path / "access.log.gz", tmp_path / "visitors.duckdb"
     generate(raw, rows, end=korea_today())
-    load([raw], db)
+    generate_log(log, rows, end=korea_today(), since=korea_today() - timedelta(days=89))
+    load([log, raw], db)
     report = run_audit(db, export_log=tmp_path / "none.log")
     assert report.passed, report.verdict_lines()

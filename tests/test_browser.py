@@ -45,12 +45,13 @@ PAGES = {
     "countries": ("국가", "Countries"),
     "demographics": ("인구통계", "Demographics"),
     "services": ("서비스", "Services"),
+    "traffic": ("웹 트래픽", "Traffic"),
     "export": ("내보내기", "Export"),
     "audit": ("개인정보 감사", "Privacy audit"),
     "about": ("데이터 안내", "About the data"),
 }
 APP_TITLE = {"ko": "강남 방문자 분석", "en": "Gangnam visitor analytics"}
-PAGES_WITH_CHARTS = ("overview", "countries", "demographics", "services")
+PAGES_WITH_CHARTS = ("overview", "countries", "demographics", "services", "traffic")
 # their sidebar holds the language switch only; the URL keeps the filters through them
 NO_FILTER_PAGES = ("audit", "about")
 
@@ -360,3 +361,47 @@ def test_a_link_with_script_tags_runs_no_script(page: Page, server: Server, traf
         page.wait_for_function("() => [...document.images].every((image) => image.complete)")
     assert alerts == []
     assert traffic.foreign() == []
+
+
+def test_the_traffic_page_says_gender_and_age_do_not_apply_and_keeps_them(page: Page, server: Server) -> None:
+    open_page(page, server, "traffic", "lang=en&gender=female&age=0-13")
+    expect(heading(page)).to_have_text("Traffic")
+    expect(
+        page.get_by_text("The gender and age group filters (Female, 0-13) do not apply to web traffic")
+    ).to_be_visible()
+    sidebar = page.get_by_test_id("stSidebar")
+    expect(sidebar.get_by_text("Service", exact=True)).to_be_visible()
+    for label in ("Gender", "Age group"):
+        expect(sidebar.get_by_text(label, exact=True)).to_have_count(0)
+    # the views and visitors over time, the funnel by service and by device, each drawn
+    charts = page.get_by_test_id("stPlotlyChart")
+    expect(charts).to_have_count(4)
+    for index in range(4):
+        expect(charts.nth(index).locator("svg.main-svg").first).to_be_attached()
+    expect(page.get_by_test_id("stDataFrame")).to_have_count(3)
+    expect(page.get_by_test_id("stMetricValue")).to_have_count(4)
+    if os.environ.get("SCREENSHOTS") == "1":
+        save_screenshot(page, "traffic-en")
+    expect_no_error(page)
+    # the link keeps them, and the Demographics page filters by them again
+    assert query_of(page)["gender"] == ["female"] and query_of(page)["age"] == ["0-13"]
+    rerun_after(page, page.get_by_test_id("stSidebarNavLink").filter(has_text="Demographics").click)
+    expect(heading(page)).to_have_text("Demographics")
+    expect(page.get_by_test_id("stSidebar").get_by_text("Female", exact=True)).to_be_visible()
+    assert query_of(page)["gender"] == ["female"]
+    expect_no_error(page)
+
+
+def test_a_traffic_download_is_the_command_lines_file(page: Page, server: Server, tmp_path: Path) -> None:
+    open_page(page, server, "traffic", "period=last_30&lang=en")
+    with page.expect_download() as info:
+        page.get_by_role("button", name="CSV · Funnel").first.click()
+    downloaded = Path(info.value.path()).read_bytes()
+    out = tmp_path / "cli.csv"
+    command = [sys.executable, "-m", "dashboard.export", "table", "--db", server.store.path, "--count", "funnel"]
+    command += ["--by", "feature", "--from", (korea_today() - timedelta(days=29)).isoformat()]
+    command += ["--to", korea_today().isoformat(), "--lang", "en", "--out", out, "--log", tmp_path / "cli.log"]
+    done = subprocess.run([str(part) for part in command], cwd=REPO, capture_output=True, text=True)
+    assert (done.returncode, done.stderr) == (0, "")
+    assert downloaded == out.read_bytes()
+    assert b"Visitors who submitted" in downloaded and b"Conversion (%)" in downloaded

@@ -651,7 +651,7 @@ def test_old_spelling_writes_what_the_new_one_writes(
 # every option a subcommand's help names; each subcommand has only its own
 COMMON = {"-h", "--help", "--db", "--format", "--lang", "--log", "--out"}
 TABLE_OPTIONS = {"--by", "--period", "--from", "--to", "--compare", "--compare-from", "--compare-to", "--feature",
-                 "--gender", "--age", "--country", "--country-mode"}  # fmt: skip
+                 "--gender", "--age", "--country", "--country-mode", "--count"}  # fmt: skip
 
 
 @pytest.mark.parametrize(

@@ -35,6 +35,7 @@ LINE = re.compile(
 BOTS = re.compile(r"bot|spider|crawl|facebookexternalhit|curl/|python-requests|go-http-client|wget", re.IGNORECASE)
 HEALTH = re.compile(r"HealthChecker|kube-probe")
 KST = timezone(timedelta(hours=9))
+SERVICE_PAGES = {view for view, _ in load_routes().services.values()}
 
 
 def read_lines(path: Path) -> list[str]:
@@ -124,6 +125,24 @@ def test_traffic_mix(log):
     assert any(p.startswith("/static/") and p.endswith(".css") for p in paths)
 
 
+def test_visitors_come_from_the_exports_countries(log):
+    """A person's IPv4 address is registered in a country of the export's visitor mix, in its proportions."""
+    from iptocc import country_code
+
+    _, _, matches = log
+    people = [
+        m["ip"].removeprefix("::ffff:")
+        for m in matches
+        if m and m["target"] in SERVICE_PAGES and not BOTS.search(m["agent"])
+    ]
+    placed = Counter(country_code([ip for ip in people if "." in ip]))
+    total = sum(placed.values())
+    # etl.generate's visitor mix: CN 17, JP 11, US 10 of 100 (the rest of the world shares what is left)
+    for country, weight in (("CN", 0.17), ("JP", 0.11), ("US", 0.10)):
+        assert 0.7 * weight <= placed[country] / total <= 1.3 * weight, country
+    assert placed["KR"] > 0
+
+
 def test_personal_data_where_real_logs_have_it(log):
     _, _, matches = log
     parsed = [m for m in matches if m]
@@ -168,6 +187,24 @@ def test_chunks_of_days_keep_the_counts_and_the_order(tmp_path, monkeypatch):
     days = [korea_day(m["stamp"]) for m in matches if m]
     assert days == sorted(days)  # each chunk holds whole days, in order
     assert len(set(days)) == 20
+
+
+def test_since_writes_the_whole_logs_latest_days_the_same(tmp_path, monkeypatch):
+    """make run's demo log: the latest chunks of days only, line for line those of the whole log."""
+    monkeypatch.setattr(generate_log_module, "_CHUNK_LINES", 2_000)
+    end = START + timedelta(days=19)
+    whole = tmp_path / "whole.log"
+    generate_log(whole, 300, SEED, start=START, end=end)
+    since = START + timedelta(days=12)
+    part = tmp_path / "part.log"
+    summary = generate_log(part, 300, SEED, start=START, end=end, since=since)
+    lines, every = read_lines(part), read_lines(whole)
+    assert 0 < len(lines) < len(every)
+    assert lines == every[len(every) - len(lines) :]
+    days = {korea_day(m["stamp"]) for m in map(LINE.match, lines) if m}
+    assert since in days and max(days) == end
+    assert min(days) > START  # the earlier chunks are not written
+    assert count_steps([LINE.match(line) for line in lines]) == summary.steps
 
 
 def test_a_visitor_makes_several_requests(log):

@@ -52,6 +52,8 @@ ENTITY_KIND = {
     "KR_DRIVER_LICENSE": "kr_driver_license",
     "KR_PASSPORT": "passport",
 }
+# Kinds of our own, which Presidio has no recognizer for: what a web server log carries (issue 15).
+OUR_KINDS = {"user_agent": "a user agent tells one visitor from another, with the address"}
 # Presidio's entities we do not scan for: they are not personal identifiers of a visitor.
 NOT_SCANNED = {
     "IBAN_CODE": "a bank account number, not a personal identifier of a visitor",
@@ -135,6 +137,7 @@ def test_kinds_and_byte_kinds():
         "kr_driver_license",
         "passport",
         "card",
+        "user_agent",
         "date",
     )
     assert KINDS[:-1] == BYTE_KINDS
@@ -165,7 +168,8 @@ def test_unknown_kinds_are_refused():
 
 def test_every_presidio_entity_is_scanned_or_set_aside():
     assert set(VECTORS["entities"]) == set(ENTITY_KIND) | set(NOT_SCANNED)
-    assert set(ENTITY_KIND.values()) == set(KINDS)
+    # and ours beyond Presidio's: a web server log's user agent (issue 15)
+    assert set(ENTITY_KIND.values()) | set(OUR_KINDS) == set(KINDS)
 
 
 def test_iban_and_business_numbers_are_not_scanned():
@@ -492,6 +496,61 @@ OUR_POSITIVES = [
     ("date", "29/02/2024", "29/02/2024"),
     ("date", "2025-03-04 14:30", "2025-03-04 14:30"),
 ]
+
+
+# What a web server access log carries, in the shapes a leak from the log would take (issue 15).
+LOG_SHAPED = [
+    ("ip", "::ffff:203.0.113.7", "::ffff:203.0.113.7"),
+    ("ip", "client ::FFFF:198.51.100.20 via proxy", "::FFFF:198.51.100.20"),
+    ("ip", "2001:db8:17::2a", "2001:db8:17::2a"),
+    ("email", "/coupons?email=hong.gildong%40example.co.kr&lang=en", "hong.gildong%40example.co.kr"),
+    ("email", "?to=hong%40naver.com", "hong%40naver.com"),
+    ("url", "https://www.gangnam-medical.example/coupons?name=Hong+Gildong", None),
+    ("url", "https://mail.google.com/mail/u/0/?email=hong", None),
+    (
+        "user_agent",
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko)",
+        None,
+    ),
+    ("user_agent", "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:127.0) Gecko/20100101 Firefox/127.0", None),
+    ("user_agent", "Opera/9.80 (Android; Opera Mini/36.2.2254/119.132; U; id) Presto/2.12.423 Version/12.16", None),
+    ("user_agent", "Dalvik/2.1.0 (Linux; U; Android 14; SM-S918N Build/UP1A.231005.007)", None),
+    ("user_agent", "curl/8.5.0", None),
+    ("user_agent", "python-requests/2.32.3", None),
+    (
+        "user_agent",
+        "agent Go-http-client/1.1",
+        "Go-http-client/1.1",
+    ),  # to the end of the text: a user agent has no end mark
+    ("user_agent", "kube-probe/1.30", None),
+]
+
+
+@pytest.mark.parametrize(("kind", "text", "value"), LOG_SHAPED)
+def test_a_log_shaped_identifier_is_found_in_text_and_bytes(kind, text, value):
+    value = value or text
+    start = text.index(value)
+    assert spans(text, kind) == [(start, start + len(value))]
+    data = b"\x00\x07" + text.encode() + b"\x00"
+    assert (kind, value) in [(match.kind, match.value) for match in scan_bytes(data)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "access.log.2.gz",
+        "access_log.gz",
+        "v1.2 (draft)",
+        "batch 1/2 (x)",
+        "Mozilla",
+        "curl",
+        "50%40 of visits",
+        "hong%40example",  # no domain
+        "/free-estimate/submit",
+    ],
+)
+def test_a_near_miss_of_a_log_shaped_identifier_does_not_fire(text):
+    assert scan_text(text) == []
 
 
 @pytest.mark.parametrize(("kind", "text", "value"), OUR_POSITIVES)

@@ -42,13 +42,14 @@ LINKS = {
     "Countries": "countries",
     "Demographics": "demographics",
     "Services": "services",
+    "Traffic": "traffic",
     "Export": "export",
     "Privacy audit": "audit",
     "About the data": "about",
 }
 SEES = {
-    "pia": ["Overview", "Countries", "Demographics", "Services", "About the data"],
-    "max": ["Overview", "Countries", "Demographics", "Services", "Export", "About the data"],
+    "pia": ["Overview", "Countries", "Demographics", "Services", "Traffic", "About the data"],
+    "max": ["Overview", "Countries", "Demographics", "Services", "Traffic", "Export", "About the data"],
     "ona": list(LINKS),
 }
 

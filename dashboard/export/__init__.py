@@ -25,11 +25,12 @@ from dashboard.export.cli import main
 from dashboard.export.logged import log_export, log_pack, log_path
 from dashboard.export.packs import make_pack
 from dashboard.export.render import FORMATS, escape_text, export_filename
-from dashboard.export.table import PERIODS, build_export
+from dashboard.export.table import PERIODS, applicable, build_export
 
 __all__ = [
     "FORMATS",
     "PERIODS",
+    "applicable",
     "build_export",
     "escape_text",
     "export_filename",

@@ -2,6 +2,8 @@
 
     python -m dashboard.export table --db data/visitors.duckdb --by feature,country --period month \\
         --from 2025-01-01 --to 2025-12-31 [--compare previous|last_year] --out summary.csv
+    python -m dashboard.export table --db data/visitors.duckdb --count visitors --by feature,step \\
+        --from 2025-10-01 --to 2025-10-31 --out funnel.csv
     python -m dashboard.export pack month --db data/visitors.duckdb --month 2025-10 --out reports/
     python -m dashboard.export pack week --db data/visitors.duckdb --week 2025-W42 --out reports/
 
@@ -27,11 +29,10 @@ import duckdb
 
 from contract import AGE_GROUPS, COUNTRIES, FEATURES, GENDERS, LANGUAGES
 from contract.export_log import DEFAULT_EXPORT_LOG, EXPORT_LOG_ENV, Author
-from dashboard import queries
 from dashboard.export.logged import log_export, log_pack, log_path
 from dashboard.export.packs import PACK_KINDS, make_pack, pack_period
 from dashboard.export.render import FORMATS
-from dashboard.export.table import PERIODS, build_export
+from dashboard.export.table import COUNTS, PERIODS, build_export, groupable
 from dashboard.filters import COMPARISONS, COUNTRY_MODES, Filters
 from dashboard.store import StoreUnreadable, StoreVersion, current_version
 
@@ -93,8 +94,17 @@ def parser() -> argparse.ArgumentParser:
 
     table = commands.add_parser("table", parents=common, help="one table as CSV", description="One table as CSV.")
     table.set_defaults(run=_run_table, parser=table)
-    groupable = ",".join(queries.GROUPABLE)
-    table.add_argument("--by", type=_members(queries.GROUPABLE, "dimension"), default=(), help=f"any of {groupable}")
+    table.add_argument(
+        "--count",
+        dest="measure",
+        choices=COUNTS,
+        default="visits",
+        help="submissions (visits, the default), or web traffic from the access logs: page views, visitors, or "
+        "the funnel (visitors who viewed and who submitted side by side, and the conversion)",
+    )
+    dimensions = tuple(dict.fromkeys(dim for count in COUNTS for dim in groupable(count)))
+    by_count = "; ".join(f"{count}: {','.join(groupable(count))}" for count in COUNTS)
+    table.add_argument("--by", type=_members(dimensions, "dimension"), default=(), help=f"any of, by count, {by_count}")
     table.add_argument("--period", choices=PERIODS, help="a row per day, week, month or year")
     table.add_argument(
         "--from",
@@ -163,6 +173,8 @@ def _run_table(p: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         p.error("give --by, --period or both")
     if args.end < args.start:
         p.error("--to is before --from")
+    if args.measure != "visits" and (args.gender or args.age):
+        p.error(f"--gender and --age do not apply to web traffic ({args.measure}): an access log has neither")
     comparison = _comparison(p, args)
     version = _version(p, args.db)
     filters = Filters(
@@ -178,8 +190,9 @@ def _run_table(p: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     )
     with _readable(p, args.db):
         export = build_export(
-            version, filters, args.by, args.period, args.start, args.end, args.fmt, args.lang, comparison
-        )
+            version, filters, args.by, args.period, args.start, args.end, args.fmt, args.lang, comparison,
+            measure=args.measure,
+        )  # fmt: skip
     out = args.out or Path(export.filename)
     with _writing(p):
         out.parent.mkdir(parents=True, exist_ok=True)

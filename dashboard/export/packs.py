@@ -1,7 +1,8 @@
 """Report packs: one ZIP of the standard summary tables of a calendar month or an ISO week.
 
 A pack holds, for the period (Korea time; a week runs Monday to Sunday), each
-standard table exactly as `build_export` gives it (no filters), plus a UTF-8
+standard table exactly as `build_export` gives it (no filters), the web traffic
+tables when the store holds an access log, plus a UTF-8
 `README.txt`: the period, the filters, the suppression rule, the generation
 time and a `sha256sum`-style line per CSV. What shapes it: the same store must
 give the same ZIP bytes, so the entries carry a fixed timestamp (the period's
@@ -24,7 +25,7 @@ from contract import MIN_CELL, TIMEZONE
 from dashboard.export.table import Export, build_export
 from dashboard.filters import Filters
 from dashboard.i18n import MAX_NOISE
-from dashboard.store import StoreVersion
+from dashboard.store import StoreVersion, has_data
 
 PACK_KINDS = ("month", "week")
 # (by, period) of each table in the pack, in this order
@@ -33,6 +34,14 @@ PACK_TABLES: tuple[tuple[tuple[str, ...], str | None], ...] = (
     (("country",), None),  # countries
     (("gender", "age_group"), None),  # gender x age
     (("feature", "country"), None),  # features by country
+)
+# (count, by, period) of each web traffic table, as the Traffic page shows them, after those
+TRAFFIC_PACK_TABLES: tuple[tuple[str, tuple[str, ...], str | None], ...] = (
+    ("views", ("feature", "step"), "day"),  # page views over time
+    ("visitors", ("feature", "step"), "day"),  # visitors over time
+    ("funnel", ("feature",), None),  # the funnel by service, with the conversion
+    ("funnel", ("country",), None),  # by country
+    ("funnel", ("device",), None),  # by device
 )
 PACK_PREFIX = "gangnam-visits"
 README_NAME = "README.txt"
@@ -146,9 +155,12 @@ def make_pack(
     """The report pack of one month or ISO week; writes and logs nothing (see `build_pack`)."""
     start, end = pack_period(kind, period_text)
     filters = Filters(preset="custom", start=start, end=end, lang=lang)
+    tables = [("visits", by, period) for by, period in PACK_TABLES]
+    if has_data(version, "page_views"):  # a store without an access log has no traffic to pack
+        tables += TRAFFIC_PACK_TABLES
     exports = tuple(
-        build_export(version, filters, by, period, start, end, fmt, lang, min_cell=min_cell)
-        for by, period in PACK_TABLES
+        build_export(version, filters, by, period, start, end, fmt, lang, min_cell=min_cell, measure=measure)
+        for measure, by, period in tables
     )
     when = datetime.fromtimestamp(version.mtime_ns / 1e9, ZoneInfo(TIMEZONE))
     readme = _readme(period_text, start, end, lang, fmt, min_cell, when, exports)

@@ -19,11 +19,18 @@ from datetime import date
 import pandas as pd
 
 from contract import FORMULA_STARTS, TIMEZONE, small_mark
-from dashboard.gate import SHOWN, change_of, format_count
+from dashboard.gate import SHOWN, change_of, format_count, share
 from dashboard.i18n import country_name, t
 
 FORMATS = ("excel", "raw")
-RAW_COLUMN = {"feature": "feature", "country": "country_code", "gender": "gender", "age_group": "age_group"}
+RAW_COLUMN = {
+    "feature": "feature",
+    "country": "country_code",
+    "gender": "gender",
+    "age_group": "age_group",
+    "step": "step",
+    "device": "device",
+}
 
 # a grand total as the gate gives it: (count or None, status)
 Total = tuple[int | None, str]
@@ -59,9 +66,10 @@ def export_filename(
     lang: str,
     filtered: bool,
     comparison: tuple[date, date] | None = None,
+    measure: str = "visits",
 ) -> str:
-    """An ASCII file name that states the selection, the period and the comparison period."""
-    parts = ["visits", "by", "-".join(by) if by else "total", period or "all", start.isoformat(), end.isoformat()]
+    """An ASCII file name that states the count, the selection, the period and the comparison period."""
+    parts = [measure, "by", "-".join(by) if by else "total", period or "all", start.isoformat(), end.isoformat()]
     if comparison is not None:
         parts += ["vs", comparison[0].isoformat(), comparison[1].isoformat()]
     if filtered:
@@ -79,6 +87,7 @@ def excel_rows(
     total: Total,
     comparison: tuple[date, date] | None = None,
     before_total: Total | None = None,
+    measure: str = "visits",
 ) -> list[list[object]]:
     """The manager's table: labelled header, the cells, the grand total and the notes.
 
@@ -86,10 +95,12 @@ def excel_rows(
     `before_total` is the comparison period's grand total.
     """
     header = ([f"{t(period, lang)} ({TIMEZONE})"] if period else []) + [t(dim, lang) for dim in by]
-    header.append(t("visits", lang))
+    header.append(t(measure, lang))
     if comparison is not None:
         header += ([f"{t('comparison_series', lang)}: {t(period, lang)}"] if period else []) + [
-            t("comparison_visits", lang),
+            f"{t('comparison_series', lang)}: {t(measure, lang)}"
+            if measure != "visits"
+            else t("comparison_visits", lang),
             t("change_percent", lang),
         ]
     rows: list[list[object]] = [header]
@@ -112,17 +123,70 @@ def excel_rows(
     rows.append([t("times_in", lang)])
     rows.append([f"{small_mark(min_cell)}: {t('suppressed_small', lang)}"])
     rows.append([t("perturbed_note", lang)])
+    if measure != "visits":  # where a country comes from and what a visitor is, as the Traffic page says
+        rows.append([t("traffic_note", lang)])
     if comparison is not None:
         rows.append([t("comparison_note", lang).format(start=comparison[0].isoformat(), end=comparison[1].isoformat())])
     return rows
 
 
-def raw_rows(cells: pd.DataFrame, by: Sequence[str], period: str | None, compared: bool) -> list[list[object]]:
+def funnel_excel_rows(
+    cells: pd.DataFrame,
+    by: Sequence[str],
+    period: str | None,
+    lang: str,
+    min_cell: int,
+    totals: dict[str, Total],
+) -> list[list[object]]:
+    """The funnel for managers: visitors who viewed, who submitted, the conversion (%); the totals; the notes."""
+    header = ([f"{t(period, lang)} ({TIMEZONE})"] if period else []) + [t(dim, lang) for dim in by]
+    header += [t("viewers", lang), t("submitters", lang), f"{t('conversion', lang)} (%)"]
+    rows: list[list[object]] = [header]
+    for record in cells.itertuples(index=False):
+        values = record._asdict()
+        row: list[object] = [_iso(values["period"])] if period else []
+        row += [_label(dim, values[dim], lang) for dim in by]
+        row += [_count(values[name], values[f"{name}_status"], min_cell) for name in ("viewers", "submitters")]
+        row.append(_percent(values["conversion"]))
+        rows.append(row)
+    dims = (["period"] if period else []) + list(by)
+    viewers, submitters = totals["viewers"], totals["submitters"]
+    rate = share(pd.Series([submitters[0]], dtype="Float64"), viewers[0]).iloc[0]  # None where hidden
+    rows.append([t("total", lang), *["" for _ in dims[1:]], _count(*viewers, min_cell), _count(*submitters, min_cell),
+                 _percent(rate)])  # fmt: skip
+    rows.append([])
+    rows.append([t("times_in", lang)])
+    rows.append([f"{small_mark(min_cell)}: {t('suppressed_small', lang)}"])
+    rows.append([t("perturbed_note", lang)])
+    rows.append([t("conversion_note", lang)])
+    rows.append([t("traffic_note", lang)])
+    return rows
+
+
+def funnel_raw_rows(cells: pd.DataFrame, by: Sequence[str], period: str | None) -> list[list[object]]:
+    """The funnel for machines: codes, each step's visitors with its `suppressed` flag, the conversion ratio."""
+    header = ([f"event_{period}"] if period else []) + [RAW_COLUMN[dim] for dim in by]
+    header += ["viewers", "viewers_suppressed", "submitters", "submitters_suppressed", "conversion"]
+    rows: list[list[object]] = [header]
+    for record in cells.itertuples(index=False):
+        values = record._asdict()
+        row: list[object] = [_iso(values["period"])] if period else []
+        row += [values[dim] for dim in by]
+        for name in ("viewers", "submitters"):
+            row += _raw_count(values[name], values[f"{name}_status"])
+        row.append("" if pd.isna(values["conversion"]) else round(float(values["conversion"]), 4))
+        rows.append(row)
+    return rows
+
+
+def raw_rows(
+    cells: pd.DataFrame, by: Sequence[str], period: str | None, compared: bool, measure: str = "visits"
+) -> list[list[object]]:
     """The machine's table: column names, codes, an empty count and `suppressed` = `true` where hidden."""
-    header = ([f"event_{period}"] if period else []) + [RAW_COLUMN[dim] for dim in by] + ["visits", "suppressed"]
+    header = ([f"event_{period}"] if period else []) + [RAW_COLUMN[dim] for dim in by] + [measure, "suppressed"]
     if compared:
         header += ([f"comparison_event_{period}"] if period else []) + [
-            "comparison_visits",
+            f"comparison_{measure}",
             "comparison_suppressed",
             "change",
         ]

@@ -9,7 +9,11 @@ with lines as (
         coalesce(reject_reason, ignore_reason, 'counted') as reason,
         case when counted then event_date end as event_date,
         case when counted then route_id end as route_id,
-        case when counted then client end as client,
+        -- an IPv4 address written IPv4-mapped (::ffff:1.2.3.4, by a dual-stack listener) is one visitor with it
+        case
+            when counted and client ilike '::ffff:%.%' then substr(client, 8)
+            when counted then client
+        end as client,
         case when counted then hash(agent, $salt) end as agent_key,
         case when reject_reason is null then agent end as agent,
         floor(random() * 256)::bigint as record_key

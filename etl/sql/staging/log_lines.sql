@@ -16,8 +16,12 @@ typed as (
         field.method as method,
         field.path as path,  -- without its query string, which is never captured
         try_cast(field.status as integer) as status,
-        -- the line's own offset, then the day in Korea (the connection's time zone)
-        try_strptime(nullif(field.stamp, ''), '%d/%b/%Y:%H:%M:%S %z')::date as event_date
+        -- the line's own offset, then the day in Korea (the connection's time zone); an offset no time zone
+        -- has (beyond -1200 to +1400, or 60 minutes and more), which strptime takes, is a corrupt time
+        case
+            when regexp_full_match(right(field.stamp, 5), '-(?:0[0-9]|1[01])[0-5][0-9]|-1200|\+(?:0[0-9]|1[0-3])[0-5][0-9]|\+1400')
+                then try_strptime(field.stamp, '%d/%b/%Y:%H:%M:%S %z')::date
+        end as event_date
     from parsed
 ),
 
