@@ -25,10 +25,11 @@ browser:
 		else echo "Debian's chromium is missing: sudo apt-get install chromium fonts-noto-cjk"; exit 1; fi; }
 
 # Demo data only when there is no raw file and no store yet: the form export of three years, and the
-# web server's access log of its last 90 days (the same lines as a whole log's; etl generate --since).
+# web server's access log of its last 180 days, the default view's and its comparison period's (the
+# same lines as the whole log's; etl generate --since).
 demo-data: install
 	@if [ ! -e $(DB) ] && [ -z "$$(ls $(RAW_DIR) 2>/dev/null | grep -E '\.(csv|jsonl|gz|log)$$|\.log\.[0-9]+$$')" ]; then \
-		end=$$(TZ=Asia/Seoul date +%F); since=$$(TZ=Asia/Seoul date -d "$$end -89 days" +%F); \
+		end=$$(TZ=Asia/Seoul date +%F); since=$$(TZ=Asia/Seoul date -d "$$end -179 days" +%F); \
 		$(PY) -m etl generate --rows $(DEMO_ROWS) --end $$end --out $(RAW_DIR)/demo.csv && \
 		$(PY) -m etl generate --kind access-log --rows $(DEMO_ROWS) --end $$end --since $$since \
 			--out $(RAW_DIR)/access.log.gz; fi

@@ -306,6 +306,11 @@ TEXT: dict[str, dict[str, str]] = {
         "en": "The store holds no web server access log. Load one (NCSA combined format, gzipped or not) and this "
         "page shows views, visitors and conversion:",
     },
+    "comparison_before_logs": {
+        "ko": "비교 없음: 접속 로그는 {first}부터 있어, 비교 기간({start} – {end})의 일부만 담고 있습니다.",
+        "en": "No comparison: the access logs start on {first}, so they cover only part of the comparison period "
+        "({start} – {end}).",
+    },
     "no_traffic_in_period": {
         "ko": "선택한 기간에 웹 트래픽이 없습니다.",
         "en": "No web traffic in the selected period.",

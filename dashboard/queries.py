@@ -119,9 +119,10 @@ def store_facts(version: StoreVersion) -> dict[str, object]:
     return facts.iloc[0].to_dict()
 
 
-def data_dates(version: StoreVersion) -> tuple[date, date]:
-    """The store's first and last day of data, over its public tables (a store with data only: see store.any_data)."""
-    present = [table for table in PUBLIC_TABLES if table in store_tables(version)]
+def data_dates(version: StoreVersion, tables: Sequence[str] = PUBLIC_TABLES) -> tuple[date, date]:
+    """The store's first and last day of data, over its public tables or the ones named (with data only: see
+    store.any_data and store.has_data)."""
+    present = [table for table in tables if table in store_tables(version)]
     days = " union all ".join(f"select event_date from {table}" for table in present)
     first, last = _cached(version, f"select min(event_date), max(event_date) from ({days})", ()).iloc[0]
     return pd.Timestamp(first).date(), pd.Timestamp(last).date()

@@ -966,10 +966,10 @@ def test_the_demo_data_of_make_run_passes_the_audit(tmp_path):
     makefile = (REPO / "Makefile").read_text(encoding="utf-8")
     rows = int(re.search(r"^DEMO_ROWS \?= (\d+)$", makefile, re.MULTILINE).group(1))
     assert "end=$$(TZ=Asia/Seoul date +%F)" in makefile and "--end $$end" in makefile
-    assert 'since=$$(TZ=Asia/Seoul date -d "$$end -89 days" +%F)' in makefile and "--since $$since" in makefile
+    assert 'since=$$(TZ=Asia/Seoul date -d "$$end -179 days" +%F)' in makefile and "--since $$since" in makefile
     raw, log, db = tmp_path / "demo.csv", tmp_path / "access.log.gz", tmp_path / "visitors.duckdb"
     generate(raw, rows, end=korea_today())
-    generate_log(log, rows, end=korea_today(), since=korea_today() - timedelta(days=89))
+    generate_log(log, rows, end=korea_today(), since=korea_today() - timedelta(days=179))
     load([log, raw], db)
     report = run_audit(db, export_log=tmp_path / "none.log")
     assert report.passed, report.verdict_lines()

@@ -558,6 +558,20 @@ def test_a_comparison_period_without_data_draws_the_page_without_changes(monkeyp
     assert len(at.get("plotly_chart")) == 4 and len(at.dataframe) == 3
 
 
+def test_a_comparison_period_the_logs_only_partly_cover_is_not_compared(monkeypatch, traffic_db):
+    """Logs kept for weeks: a comparison reaching back before them would show the logs' start as a rise."""
+    first = sql(traffic_db, "select min(event_date) from page_views")[0][0]
+    window = {"from": (first + timedelta(days=10)).isoformat(), "to": (first + timedelta(days=37)).isoformat()}
+    at = open_traffic(monkeypatch, traffic_db, {**window, "compare": "previous"})
+    assert all(not m.delta for m in at.metric)
+    before = (first - timedelta(days=18), first + timedelta(days=9))
+    assert t("comparison_before_logs", "en").format(
+        first=first.isoformat(), start=before[0].isoformat(), end=before[1].isoformat()
+    ) in [caption.value for caption in at.caption]
+    charts = {chart.key: json.loads(chart.proto.spec) for chart in at.get("plotly_chart")}
+    assert not [tr for tr in charts["traffic_views_over_time"]["data"] if tr.get("line", {}).get("dash")]
+
+
 def test_a_funnel_export_is_the_page_s_table(monkeypatch, traffic_db, exported):
     """The funnel by device: every count and conversion as the Traffic page's table shows them."""
     rows = list(csv.reader(io.StringIO((exported[0] / "funnel-device.csv").read_text(encoding="utf-8-sig"))))

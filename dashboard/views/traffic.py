@@ -8,6 +8,7 @@ rest of the dashboard, a conversion rate only from two published counts.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import date
 
@@ -239,6 +240,24 @@ def no_log(ctx: Context) -> None:
     st.code(f"python -m etl load access.log --db {store_path()}", language="bash")
 
 
+def covered_comparison(ctx: Context) -> Context:
+    """The context without its comparison when the access logs start inside it or after it.
+
+    Logs are often kept for weeks, not years: a comparison period they only partly cover would show a
+    rise that is the start of the logs, not of the traffic.
+    """
+    if ctx.comparison is None:
+        return ctx
+    first, _ = queries.data_dates(ctx.version, ("page_views",))
+    start, end = ctx.comparison
+    if start >= first:
+        return ctx
+    st.caption(
+        ctx.t("comparison_before_logs").format(first=first.isoformat(), start=start.isoformat(), end=end.isoformat())
+    )
+    return dataclasses.replace(ctx, comparison=None)
+
+
 def main() -> None:
     ctx = page_start("traffic", dimensions=TRAFFIC_FILTERS)
     if ctx is None:
@@ -247,6 +266,7 @@ def main() -> None:
     if not has_data(ctx.version, "page_views"):  # no log loaded, or a store from before the logs
         no_log(ctx)
         return
+    ctx = covered_comparison(ctx)
     current = funnel(ctx, "feature", ctx.start, ctx.end, features(ctx))
     if current.visitors.grand_total() == (0, SHOWN):
         st.info(ctx.t("no_traffic_in_period"))
