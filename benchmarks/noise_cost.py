@@ -53,18 +53,24 @@ PAGES = ("overview", "countries", "demographics", "services")
 
 
 def build_store(rows: int, workdir: Path, end: date) -> Path:
-    """The demo store as `make run` builds it: generated up to today (Korea time), then loaded."""
-    db = workdir / f"store-{rows}-{end.isoformat()}.duckdb"  # a store of another day would open on other data
+    """The demo store as `make run` builds it: the export generated up to today (Korea time) and the access
+    log of its last 180 days, then both loaded."""
+    db = workdir / f"store-{rows}-{end.isoformat()}-log.duckdb"  # a store of another day would open on other data
     if db.exists():
         return db
-    raw = workdir / f"raw-{rows}.csv"
-    print(f"generating {rows:,} submissions ...", flush=True)
+    raw, log = workdir / f"raw-{rows}.csv", workdir / f"access-{rows}.log.gz"
+    print(f"generating {rows:,} submissions and their access log ...", flush=True)
+    days = ["--end", end.isoformat()]
+    generate = [sys.executable, "-m", "etl", "generate", "--rows", str(rows), *days]
+    subprocess.run([*generate, "--out", str(raw)], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    since = (end - timedelta(days=179)).isoformat()
     subprocess.run(
-        [sys.executable, "-m", "etl", "generate", "--rows", str(rows), "--end", end.isoformat(), "--out", str(raw)],
+        [*generate, "--kind", "access-log", "--since", since, "--out", str(log)],
         cwd=ROOT, check=True, stdout=subprocess.DEVNULL,
     )  # fmt: skip
-    subprocess.run([sys.executable, "-m", "etl", "load", str(raw), "--db", str(db)], cwd=ROOT, check=True)
+    subprocess.run([sys.executable, "-m", "etl", "load", str(log), str(raw), "--db", str(db)], cwd=ROOT, check=True)
     raw.unlink()
+    log.unlink()
     return db
 
 
