@@ -429,19 +429,12 @@ def compare_with_store(
 ) -> list[Where]:
     """Findings of one export against its recomputed table, as (where, what)."""
     if fmt not in FORMATS:
-        return [("", f"its export log line gives the format {fmt!r}, neither excel nor raw")]
-    header = rows[0]
+        return [_unknown_format(fmt)]
     width, count_at, before_period_at, before_at = _layout(selection, fmt)
-    if len(header) != width:
-        return [("row 1", f"{len(header)} columns; its logged selection gives {width}")]
-    found: list[Where] = []
-    compare = _Comparer(header, fmt, ptable, min_cell, found)
-    body, total = _body(rows, width, fmt, found)
-    if len(body) != len(table.rows):
-        found.append(("", f"{len(body)} rows; the store's cells under its logged selection give {len(table.rows)}"))
-        return found
-    lang = next((lang for lang, label in TOTAL_LABELS.items() if total and total[1][0] == label), None)
-    labels = _Labels(lang, found, compare.where)
+    opened = _Opened.of(rows, fmt, width, len(table.rows), ptable, min_cell)
+    if isinstance(opened, list):
+        return opened
+    found, compare, body, total, labels = opened.found, opened.compare, opened.body, opened.total, opened.labels
     dims = (["period"] if selection.period else []) + list(selection.by)
     for (number, row), expected in zip(body, table.rows, strict=True):
         codes = dict(zip(selection.by, expected.codes, strict=True))
@@ -469,6 +462,39 @@ def compare_with_store(
     return found
 
 
+def _unknown_format(fmt: str) -> Where:
+    return ("", f"its export log line gives the format {fmt!r}, neither excel nor raw")
+
+
+@dataclass
+class _Opened:
+    """An export read far enough to compare its rows: its findings so far, its body and total row, and the
+    checkers of its counts and labels."""
+
+    found: list[Where]
+    compare: _Comparer
+    body: list
+    total: tuple | None
+    labels: _Labels
+
+    @classmethod
+    def of(
+        cls, rows: list[list[str]], fmt: str, width: int, expected_rows: int, ptable: Ptable, min_cell: int
+    ) -> _Opened | list[Where]:
+        """The export opened, or the findings that stop its comparison (a header or a row count it cannot have)."""
+        header = rows[0]
+        if len(header) != width:
+            return [("row 1", f"{len(header)} columns; its logged selection gives {width}")]
+        found: list[Where] = []
+        compare = _Comparer(header, fmt, ptable, min_cell, found)
+        body, total = _body(rows, width, fmt, found)
+        if len(body) != expected_rows:
+            found.append(("", f"{len(body)} rows; the store's cells under its logged selection give {expected_rows}"))
+            return found
+        lang = next((lang for lang, label in TOTAL_LABELS.items() if total and total[1][0] == label), None)
+        return cls(found, compare, body, total, _Labels(lang, found, compare.where))
+
+
 def _body(rows: list[list[str]], width: int, fmt: str, found: list[Where]):
     """The numbered rows of a file's table, and its total row (excel; a finding when it has none)."""
     end = next((i for i, row in enumerate(rows[1:], 1) if not any(row)), len(rows))
@@ -484,21 +510,14 @@ def compare_funnel(
 ) -> list[Where]:
     """Findings of one funnel export against its recomputed funnel: each step's count, and the conversion."""
     if fmt not in FORMATS:
-        return [("", f"its export log line gives the format {fmt!r}, neither excel nor raw")]
+        return [_unknown_format(fmt)]
     dims = (["period"] if selection.period else []) + list(selection.by)
     per_count = 2 if fmt == "raw" else 1
     width = len(dims) + 2 * per_count + 1
-    header = rows[0]
-    if len(header) != width:
-        return [("row 1", f"{len(header)} columns; its logged selection gives {width}")]
-    found: list[Where] = []
-    compare = _Comparer(header, fmt, ptable, min_cell, found)
-    body, total = _body(rows, width, fmt, found)
-    if len(body) != len(table.rows):
-        found.append(("", f"{len(body)} rows; the store's cells under its logged selection give {len(table.rows)}"))
-        return found
-    lang = next((lang for lang, label in TOTAL_LABELS.items() if total and total[1][0] == label), None)
-    labels = _Labels(lang, found, compare.where)
+    opened = _Opened.of(rows, fmt, width, len(table.rows), ptable, min_cell)
+    if isinstance(opened, list):
+        return opened
+    found, compare, body, total, labels = opened.found, opened.compare, opened.body, opened.total, opened.labels
     steps_at = (len(dims), len(dims) + per_count)
     checked = [(number, row, expected.period, expected.codes, expected.steps) for (number, row), expected in
                zip(body, table.rows, strict=True)]  # fmt: skip
