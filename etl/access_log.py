@@ -120,12 +120,10 @@ class AccessLogSource:
 
 def looks_like_access_log(head: bytes) -> bool:
     """Whether most of the first lines of a file's head are combined-format log lines."""
-    lines = [
-        line
-        for line in head.decode("utf-8", errors="replace").splitlines()[:-1] or [head.decode("utf-8", errors="replace")]
-        if line.strip()
-    ]
-    sample = lines[:SAMPLE_LINES]
+    text = head.decode("utf-8", errors="replace")
+    # the head may end inside a line: only whole lines, unless it holds a single one
+    lines = text.splitlines()[:-1] or [text]
+    sample = [line for line in lines if line.strip()][:SAMPLE_LINES]
     return bool(sample) and sum(bool(_LINE.match(line)) for line in sample) >= SAMPLE_SHARE * len(sample)
 
 
@@ -210,10 +208,6 @@ class StagedLog:
     last_event_date: date | None
 
 
-def _regex_literal(pattern: str) -> str:
-    return "'" + pattern.replace("'", "''") + "'"
-
-
 def _alternation(literals: tuple[str, ...], *, at_start: bool) -> str:
     escaped = "|".join(re.escape(text) for text in literals)
     return (f"^(?:{escaped})" if at_start else f"(?:{escaped})$") if literals else "$^"
@@ -228,13 +222,13 @@ def log_connection(routes: Routes) -> duckdb.DuckDBPyConnection:
     con.execute("set allocator_background_threads = true")
     fields = ", ".join(f"'{name}'" for name in LINE_FIELDS)
     # constant patterns, so that DuckDB compiles each regex once
-    con.execute(f"create macro log_fields(line) as regexp_extract(line, {_regex_literal(LINE_PATTERN)}, [{fields}])")
+    con.execute(f"create macro log_fields(line) as regexp_extract(line, {sql_string(LINE_PATTERN)}, [{fields}])")
     health = "|".join(re.escape(p) for p in routes.health_checks) or "$^"
-    con.execute(f"create macro is_health_check(path) as regexp_full_match(path, {_regex_literal(f'(?:{health})')})")
+    con.execute(f"create macro is_health_check(path) as regexp_full_match(path, {sql_string(f'(?:{health})')})")
     assets = (
         f"{_alternation(routes.asset_prefixes, at_start=True)}|{_alternation(routes.asset_suffixes, at_start=False)}"
     )
-    con.execute(f"create macro is_asset(path) as regexp_matches(path, {_regex_literal(assets)})")
+    con.execute(f"create macro is_asset(path) as regexp_matches(path, {sql_string(assets)})")
     steps = routes.steps()
     con.execute(
         "create table route_steps as select unnest($path::varchar[]) as path, "
