@@ -384,14 +384,7 @@ class _Comparer:
             if shown:
                 self.found.append((self.where(number, column), "a conversion where a count is hidden or zero"))
             return
-        ratio = min(submitters / viewers, 1.0)
-        expected = ratio * 100 if self.fmt == "excel" else ratio
-        try:
-            ok = abs(float(shown) - expected) <= CHANGE_ROUNDING[self.fmt] + 1e-9
-        except ValueError:
-            ok = False
-        if not ok:
-            self.found.append((self.where(number, column), "not the conversion of the two published counts"))
+        self._ratio(number, column, shown, min(submitters / viewers, 1.0), "conversion")
 
     def change(self, number: int, column: int, row: Sequence[str], now: int | None, before: int | None) -> None:
         """A change only where both counts are published and the earlier one is not zero, and the right one."""
@@ -400,14 +393,17 @@ class _Comparer:
             if shown:
                 self.found.append((self.where(number, column), "a change where a count is hidden, missing or zero"))
             return
-        ratio = (now - before) / before
+        self._ratio(number, column, shown, (now - before) / before, "change")
+
+    def _ratio(self, number: int, column: int, shown: str, ratio: float, what: str) -> None:
+        """A ratio as the format writes it (excel: percent), within its rounding."""
         expected = ratio * 100 if self.fmt == "excel" else ratio
         try:
             ok = abs(float(shown) - expected) <= CHANGE_ROUNDING[self.fmt] + 1e-9
         except ValueError:
             ok = False
         if not ok:
-            self.found.append((self.where(number, column), "not the change of the two published counts"))
+            self.found.append((self.where(number, column), f"not the {what} of the two published counts"))
 
 
 def _layout(selection: Selection, fmt: str) -> tuple[int, int, int | None, int | None]:
