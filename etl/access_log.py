@@ -3,13 +3,16 @@
 A log line carries personal data in nearly every field: the client's address,
 the user field, the query string, the referrer and the user agent. The lines
 are read and parsed by DuckDB in an in-memory connection that may not spill
-to disk (privacy rule 2), in one pass that keeps, of each line, only its
-Korea-time day, its service step or the reason it is not counted, and two
-salted hashes (of its address and of its user agent). Only the distinct
-addresses of counted lines and the distinct user agents go through Python, in
-batches: to a country (`iptocc`, offline) and to a device class and a bot flag
-(`ua-parser`, `crawlerdetect`). What leaves the connection is counts by cell
-(views, distinct visitors, their key sums) and counts of lines by reason.
+to disk (privacy rule 2), in one pass, in the file's order, a batch at a time.
+Of each line only its Korea-time day, its service step or the reason it is
+not counted, its address and its user agent reach the batch; each batch's
+distinct addresses go through Python to a country (`iptocc`, offline) and
+its new user agents to a device class and a bot flag (`ua-parser`,
+`crawlerdetect`). The batch then becomes counts of lines by reason and
+visitor groups (a day, a service step, an address and a user agent's salted
+hash), and the visitor groups of a day become counts by cell (views,
+distinct visitors, their key sums) once the log is past that day: memory
+holds a day or two of visitors, however long the log.
 
 A visitor is an address and a user agent on one day, for one service step,
 as Plausible counts without cookies: the salt is random, lives in memory for
@@ -31,7 +34,7 @@ import duckdb
 
 from contract import COUNTRIES, EARLIEST_EVENT_DATE, TIMEZONE, UNKNOWN, korea_today
 from etl.errors import FileRefused, describe_duckdb_failure
-from etl.guard import MemoryGuard, OverBudget, Progress, run_watched
+from etl.guard import MemoryGuard, OverBudget, Progress, run_watched, watch
 from etl.routes import ROUTES_ENV, Routes, load_routes
 from etl.sources import LINE_DELIMITER, RecordScan, read_head, sql_string
 from etl.sql_files import sql
@@ -56,8 +59,15 @@ _LINE = re.compile(LINE_PATTERN)
 # A file is a log when most of the first lines of its head are combined-format lines.
 SAMPLE_LINES = 200
 SAMPLE_SHARE = 0.5
-# Addresses handed to iptocc at a time: its batch call, without a list of every address in Python.
-CLIENT_BATCH = 100_000
+# Lines read at a time: each batch's distinct addresses go to iptocc's batch call, its new user agents
+# to the parsers. About 40 MB of lines; a larger batch saves little time.
+BATCH_LINES = 250_000
+# A log's lines are in time order, give or take a request that took long: a day's visitors are
+# counted once the log has a line this much later, and a line of an earlier day then (a log out of
+# order) has the log read again whole.
+CLOSE_LAG = timedelta(days=1)
+# Compressed bytes of a gzip log inflated to judge its size, for the read's progress.
+COMPRESSION_SAMPLE = 4 << 20
 # A user agent longer than this is no browser's, and is a bot without being parsed: crawlerdetect's
 # regex takes time quadratic in the length (7 s for 10,000 characters), so one long line would stall a load.
 AGENT_MAX_CHARS = 1_000
@@ -230,6 +240,11 @@ def log_connection(routes: Routes) -> duckdb.DuckDBPyConnection:
     )
     con.execute(f"create macro is_asset(path) as regexp_matches(path, {sql_string(assets)})")
     steps = routes.steps()
+    # a route by lookup in constant lists, not by a join: a join would lose the lines' order
+    paths = ", ".join(sql_string(path) for path in steps["path"])
+    route_steps = ", ".join(sql_string(step) for step in steps["route_step"])
+    con.execute(f"create macro route_of(path) as (list_position([{paths}]::varchar[], path) - 1)::utinyint")
+    con.execute(f"create macro route_step_of(route_id) as ([{route_steps}]::varchar[])[route_id + 1]")
     con.execute(
         "create table route_steps as select unnest($path::varchar[]) as path, "
         "unnest(range(len($path)))::utinyint as route_id, unnest($feature::varchar[]) as feature, "
@@ -252,10 +267,8 @@ def _params(salt: str) -> dict[str, object]:
     }
 
 
-def _to_table(con: duckdb.DuckDBPyConnection, name: str, columns: dict[str, list]) -> None:
-    import pyarrow as pa
-
-    con.from_arrow(pa.table(columns)).create(name)
+class _OutOfOrder(Exception):
+    """A counted line of a day whose counts were already made: the log is not in time order."""
 
 
 def stage_log(
@@ -266,60 +279,106 @@ def stage_log(
     parallel: bool = True,
     stop: threading.Event | None = None,
     routes: Routes | None = None,
+    batch_lines: int = BATCH_LINES,
 ) -> StagedLog:
     """Read one access log in memory and reduce it to counts by cell and lines by reason.
 
     As etl.stage.stage: a parallel read stops (ReadStopped) once `stop` is
     set; with `number_rejects`, a second single-threaded read numbers the
     rejected lines. Raises FileRefused.
+
+    The lines are read in the file's order, `batch_lines` at a time. A
+    server writes its log in time order, so the visitors of a day are counted
+    once the log has gone a day past it, and forgotten: memory holds about
+    two days of visitors however long the log. A log that is not in time
+    order is read again, its visitors held until its end.
     """
     routes = routes or load_routes(os.environ.get(ROUTES_ENV) or None)
+    options = {"number_rejects": number_rejects, "parallel": parallel, "stop": stop, "batch_lines": batch_lines}
+    try:
+        return _stage_log(source, progress, routes, in_order=True, **options)
+    except _OutOfOrder:
+        return _stage_log(source, progress, routes, in_order=False, **options)
+
+
+def _stage_log(
+    source: AccessLogSource,
+    progress: Progress | None,
+    routes: Routes,
+    *,
+    in_order: bool,
+    number_rejects: bool,
+    parallel: bool,
+    stop: threading.Event | None,
+    batch_lines: int,
+) -> StagedLog:
+    import pyarrow as pa
+
     salt = secrets.token_hex(16)  # this load's only: the hashes it keys are never stored
     params = _params(salt)
     con = log_connection(routes)
+    # the read's own connection: its views and DuckDB's table of the lines its reader rejected
+    reader = con.cursor()
+    reader.execute("set TimeZone = ?", [TIMEZONE])
     guard = MemoryGuard.start()
+    counter = _LogCounter(con, salt, in_order=in_order)
+    size = source.path.stat().st_size
+    ratio = _compression_ratio(source.path) if source.compressed else 1.0
     try:
-        con.execute(f"create temp view raw_log as {source.relation_sql(parallel=parallel)}")
-        con.execute(_bound(f"create temp view log_lines as {sql('staging/log_lines')}", params))
+        reader.execute(f"create temp view raw_log as {source.relation_sql(parallel=parallel)}")
+        reader.execute(_bound(f"create temp view log_lines as {sql('staging/log_lines')}", params))
+
+        def read() -> None:
+            lines = reader.sql(_bound(sql("staging/log_stream"), params))
+            with lines.to_arrow_reader(batch_size=batch_lines) as batches:
+                # DuckDB hands out smaller batches than asked: put them together, fewer queries
+                pending: list[pa.RecordBatch] = []
+                for batch in batches:
+                    pending.append(batch)
+                    if sum(len(part) for part in pending) >= batch_lines:
+                        counter.add(pa.Table.from_batches(pending))
+                        pending = []
+                if pending:
+                    counter.add(pa.Table.from_batches(pending))
+            counter.close()
+
+        def interrupt() -> None:
+            reader.interrupt()
+            con.interrupt()
+
         try:
-            run_watched(
-                con,
-                _bound(f"create temp table line_groups as {sql('counts/log_line_groups')}", params),
+            watch(
+                read,
                 guard,
-                total=source.path.stat().st_size,
+                interrupt=interrupt,
+                total=size,
                 progress=progress,
+                done=lambda: int(counter.bytes_read / ratio),
                 stop=stop,
             )
         except duckdb.Error as error:
             raise FileRefused(source.path, describe_duckdb_failure(error)) from None
-        agents = [a for (a,) in con.execute(sql("counts/log_agents")).fetchall()]
-        bots, devices = classify_agents(agents)
-        _to_table(con, "agent_classes", {"agent": agents, "is_bot": bots, "device": devices})
-        _place_clients(con, salt)
-        # joined in the order written (page_view_counts.sql): DuckDB would build a hash table of the
-        # visitor groups, about 100 bytes each, when it guesses them fewer than the addresses (9 bytes)
-        con.execute("set disabled_optimizers = 'join_order,build_side_probe_side'")
-        con.execute(f"create temp table page_view_counts as {sql('counts/page_view_counts')}", {"salt": salt})
-        con.execute("reset disabled_optimizers")
-        counts = con.sql("select * from page_view_counts").to_arrow_table()
-        first_day, last_day = con.execute("select min(event_date), max(event_date) from page_view_counts").fetchone()
-        con.execute(
+        reader.execute(
             f"create temp table reader_rejects as {sql('staging/reader_rejects')}",
             {"header_lines": 0, "line_too_long": "LINE SIZE OVER MAXIMUM"},
         )
-        by_reason = con.execute(sql("counts/log_lines_by_reason")).fetchall()
-        rejected = {reason: lines for reason, lines, _ in by_reason if reason in REJECT_REASONS}
+        for reason, lines, key_sum in reader.execute(sql("counts/log_reader_lines")).fetchall():
+            counter.count(reason, lines, key_sum)
+        by_reason = counter.by_reason
+        rejected = {reason: by_reason[reason][0] for reason in REJECT_REASONS if reason in by_reason}
+        counts = con.sql("select * from page_view_counts order by all").to_arrow_table()
+        first_day, last_day = con.execute("select min(event_date), max(event_date) from page_view_counts").fetchone()
         rejects = None
         if number_rejects:
-            rejects = _numbered_rejects(con, source, guard, params, bool(rejected))
+            rejects = _numbered_rejects(reader, source, guard, params, bool(rejected))
         return StagedLog(
             counts,
             rejected,
-            sum(key for reason, _, key in by_reason if reason in REJECT_REASONS),
-            {reason: lines for reason, lines, _ in by_reason if reason in IGNORE_REASONS},
+            sum(by_reason[reason][1] for reason in rejected),
+            {reason: by_reason[reason][0] for reason in IGNORE_REASONS if reason in by_reason},
             rejects,
-            sum(lines for _, lines, _ in by_reason),
-            sum(lines for reason, lines, _ in by_reason if reason == "counted"),
+            sum(lines for lines, _ in by_reason.values()),
+            by_reason.get("counted", (0, 0))[0],
             first_day,
             last_day,
         )
@@ -329,28 +388,93 @@ def stage_log(
             f"reading it went over the memory budget of {guard.budget >> 20:,} MB; no line of it was loaded",
         ) from None
     finally:
+        reader.close()
         con.close()
 
 
-def _place_clients(con: duckdb.DuckDBPyConnection, salt: str) -> None:
-    """The table client_countries: each address of a visitor group, as its hash under this load's salt, and
-    its country, a batch at a time.
+class _LogCounter:
+    """Counts an access log's lines a batch at a time (log_stream.sql): lines by reason, and the
+    visitor groups of the days not yet counted, which become counts by cell once the log is past them."""
 
-    One row per distinct address, and page_view_counts.sql builds its join on it: a hash and a one-byte
-    country keep that join's table at about a third of the addresses' text (20M lines: 4M addresses).
-    """
-    import pyarrow as pa
+    def __init__(self, con: duckdb.DuckDBPyConnection, salt: str, *, in_order: bool) -> None:
+        self.con, self.salt, self.in_order = con, salt, in_order
+        self.by_reason: dict[str, tuple[int, int]] = {}
+        self.bytes_read = 0
+        self.latest: date | None = None  # the latest day of a counted line so far
+        self.counted_before: date | None = None  # the days before it have their counts
+        codes = ", ".join(sql_string(code) for code in sorted(COUNTRIES))
+        con.execute(f"create type country_code as enum ({codes})")
+        con.execute("create temp table agent_classes (agent_key ubigint primary key, is_bot boolean, device varchar)")
+        con.execute(
+            "create temp table visitor_groups (event_date date, route_id utinyint, country country_code, "
+            "device varchar, client varchar, agent_key ubigint, lines bigint, key_sum bigint)"
+        )
+        con.execute(
+            "create temp table page_view_counts (event_date date, feature varchar, step varchar, country varchar, "
+            "device varchar, views bigint, views_key_sum bigint, visitors bigint, visitors_key_sum bigint)"
+        )
 
-    codes = ", ".join(sql_string(code) for code in sorted(COUNTRIES))
-    con.execute(f"create type country_code as enum ({codes})")
-    con.execute("create temp table client_countries (client_key ubigint, country country_code)")
-    # arrow holds the addresses compactly; the same connection cannot insert while a reader is open on it
-    every = con.sql(sql("counts/log_clients"), params={"salt": salt}).to_arrow_table().column(0)
-    keyed = f"hash(client, {sql_string(salt)}) as client_key, country::country_code as country"
-    for start in range(0, len(every), CLIENT_BATCH):
-        clients = every.slice(start, CLIENT_BATCH)
-        placed = pa.table({"client": clients, "country": pa.array(countries_of(clients.to_pylist()), pa.string())})
-        con.from_arrow(placed).project(keyed).insert_into("client_countries")
+    def count(self, reason: str, lines: int, key_sum: int) -> None:
+        had_lines, had_key_sum = self.by_reason.get(reason, (0, 0))
+        self.by_reason[reason] = (had_lines + lines, had_key_sum + key_sum)
+
+    def add(self, batch: pa.Table) -> None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        con = self.con
+        first, last = (value.as_py() for value in pc.min_max(batch.column("event_date")).values())
+        if self.counted_before is not None and first is not None and first < self.counted_before:
+            raise _OutOfOrder
+        con.register("log_batch", batch)
+        new = con.sql(sql("counts/log_batch_agents")).to_arrow_table()
+        if new.num_rows:
+            bots, devices = classify_agents(new.column("agent").to_pylist())
+            classes = pa.table({"agent_key": new.column("agent_key"), "is_bot": bots, "device": devices})
+            con.from_arrow(classes).insert_into("agent_classes")
+        for reason, lines, key_sum in con.execute(sql("counts/log_batch_reasons")).fetchall():
+            self.count(reason, lines, key_sum)
+        clients = con.sql(sql("counts/log_batch_clients")).to_arrow_table().column(0)
+        con.register("batch_countries", pa.table({"client": clients, "country": countries_of(clients.to_pylist())}))
+        con.execute(f"insert into visitor_groups {sql('counts/log_batch_visitors')}")
+        con.unregister("batch_countries")
+        con.unregister("log_batch")
+        self.bytes_read += pc.sum(batch.column("line_bytes")).as_py() + batch.num_rows
+        if last is not None and (self.latest is None or last > self.latest):
+            self.latest = last
+            # a line may come after one of the next day (a request that took long), not after two days
+            if self.in_order and last - CLOSE_LAG > (self.counted_before or date.min):
+                self._count_days_before(last - CLOSE_LAG)
+
+    def close(self) -> None:
+        """Counts for every day left."""
+        if self.latest is not None:
+            self._count_days_before(self.latest + timedelta(days=1))
+
+    def _count_days_before(self, cutoff: date) -> None:
+        params = {"cutoff": cutoff, "salt": self.salt}
+        self.con.execute(f"insert into page_view_counts {sql('counts/page_view_counts')}", params)
+        # a table rebuilt, not rows deleted: DuckDB keeps deleted rows' memory
+        self.con.execute(
+            "create or replace temp table visitor_groups as from visitor_groups where event_date >= $cutoff",
+            {"cutoff": cutoff},
+        )
+        self.counted_before = cutoff
+
+
+def _compression_ratio(path: Path) -> float:
+    """How many times larger than a gzip file its content is, judged by its first megabytes."""
+    import zlib
+
+    inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    with path.open("rb") as file:
+        compressed = file.read(COMPRESSION_SAMPLE)
+    try:
+        plain = len(inflate.decompress(compressed))
+    except zlib.error:
+        return 1.0
+    used = len(compressed) - len(inflate.unused_data) - len(inflate.unconsumed_tail)
+    return max(plain / used, 1.0) if used else 1.0
 
 
 def _bound(query: str, params: dict[str, object]) -> str:

@@ -97,21 +97,47 @@ def run_watched(
     that DuckDB's next allocation fails (OverBudget; the caller refuses the
     file).
     """
+    done = None
     if progress is not None:
         # DuckDB tracks progress only with its progress bar on; it must not print it itself
         con.execute("set enable_progress_bar = true")
         con.execute("set enable_progress_bar_print = false")
+
+        def done() -> int | None:
+            percent = con.query_progress()
+            return int(total * min(percent, 100.0) / 100) if percent and percent > 0 else None
+
+    watch(
+        lambda: con.execute(query), guard, interrupt=con.interrupt, total=total, progress=progress, done=done, stop=stop
+    )
+
+
+def watch(
+    work: Callable[[], object],
+    guard: MemoryGuard,
+    *,
+    interrupt: Callable[[], None],
+    total: int = 0,
+    progress: Progress | None = None,
+    done: Callable[[], int | None] | None = None,
+    stop: threading.Event | None = None,
+) -> None:
+    """Run `work` (DuckDB reading a raw file) on a worker thread within the memory guard, as run_watched.
+
+    `interrupt` stops the DuckDB work under way; `done` says how many bytes of
+    `total` are read so far (None: not known yet), for `progress`.
+    """
     failure: list[BaseException] = []
 
-    def work() -> None:
+    def run() -> None:
         try:
-            con.execute(query)
+            work()
         except BaseException as error:  # handed to the caller's thread below
             failure.append(error)
 
     stopped = over_budget = False
     soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-    worker = threading.Thread(target=work, daemon=True)
+    worker = threading.Thread(target=run, daemon=True)
     worker.start()
     try:
         while worker.is_alive():
@@ -120,24 +146,24 @@ def run_watched(
                 if over_budget:
                     continue  # nothing to do but wait for DuckDB to fail
                 if not stopped and stop is not None and stop.is_set():
-                    con.interrupt()
+                    interrupt()
                     stopped = True
                 address_space = guard.exceeded()
                 if address_space is not None:
                     over_budget = True
-                    con.interrupt()
+                    interrupt()
                     limits = [limit for limit in (soft, hard) if limit != resource.RLIM_INFINITY]
                     resource.setrlimit(resource.RLIMIT_AS, (min([address_space + STOP_MARGIN, *limits]), hard))
                     continue
-                percent = con.query_progress() if progress is not None else None
-                if percent and percent > 0:
-                    progress(int(total * min(percent, 100.0) / 100), total)
+                read = done() if progress is not None and done is not None else None
+                if read is not None:
+                    progress(min(read, total), total)
             except MemoryError:
                 if not over_budget:
                     raise
     finally:
-        if worker.is_alive():  # an error here: the connection stays busy until DuckDB stops
-            con.interrupt()
+        if worker.is_alive():  # an error here: the DuckDB work goes on until it stops
+            interrupt()
             worker.join()
         if over_budget:
             resource.setrlimit(resource.RLIMIT_AS, (soft, hard))

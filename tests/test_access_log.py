@@ -29,6 +29,8 @@ import pytest
 from conftest import FIRST_BATCH, REPO, SEED, folder_snapshot, read_rejects, run_etl, store_batches, store_rows
 from test_privacy import files_under, leaked, table_values, token_in
 
+from etl import access_log
+from etl.access_log import StagedLog, recognize, stage_log
 from etl.generate_log import generate_log
 
 KST = timezone(timedelta(hours=9))
@@ -631,6 +633,125 @@ def test_one_address_in_both_spellings_and_after_a_byte_order_mark_is_one_visito
     assert (code, err) == (0, "")
     assert page_view_cells(db) == [("2026-11-17", "coupon", "view", "US", "desktop", 4, 2)]
     assert_counts_equal(db, out, "access.log", count_log(raw.read_bytes()))
+
+
+# --- read a batch at a time: a day's visitors counted once the log is past it -----------------------
+
+
+def staged_cells(staged: StagedLog) -> dict[tuple, tuple[int, int]]:
+    """(day, service, step, country, device) -> (views, visitors) of a staged log; key sums are random per load."""
+    table = staged.counts.to_pylist()
+    return {
+        (r["event_date"], r["feature"], r["step"], r["country"], r["device"]): (r["views"], r["visitors"])
+        for r in table
+    }
+
+
+def staged_totals(staged: StagedLog) -> tuple[Counter, Counter]:
+    """(views, visitors) by (day, service, step), summed over country and device."""
+    views, visitors = Counter(), Counter()
+    for (day, feature, step, _, _), (cell_views, cell_visitors) in staged_cells(staged).items():
+        views[day, feature, step] += cell_views
+        visitors[day, feature, step] += cell_visitors
+    return views, visitors
+
+
+def staged_reasons(staged: StagedLog) -> tuple:
+    return (
+        staged.rows_read,
+        staged.rows_loaded,
+        staged.rejected,
+        staged.ignored,
+        staged.first_event_date,
+        staged.last_event_date,
+    )
+
+
+@pytest.fixture
+def reads(monkeypatch) -> dict[str, list]:
+    """Spies on the read: whether each attempt counted days along the way (in time order), and the days it did."""
+    seen: dict[str, list] = {"in_order": [], "cutoffs": []}
+    stage, count_days = access_log._stage_log, access_log._LogCounter._count_days_before
+
+    def spied_stage(*args, in_order, **options):
+        seen["in_order"].append(in_order)
+        return stage(*args, in_order=in_order, **options)
+
+    def spied_count(self, cutoff):
+        seen["cutoffs"].append(cutoff)
+        return count_days(self, cutoff)
+
+    monkeypatch.setattr(access_log, "_stage_log", spied_stage)
+    monkeypatch.setattr(access_log._LogCounter, "_count_days_before", spied_count)
+    return seen
+
+
+def test_a_log_read_a_few_lines_at_a_time_counts_as_when_read_whole(tmp_path, reads):
+    log = generate_log(tmp_path / "access.log", 300, seed=SEED, start=date(2026, 10, 1), end=date(2026, 10, 14))
+    truth = count_log(log.path.read_bytes())
+    whole = stage_log(recognize(log.path), batch_lines=log.lines + 1)
+    # one batch: the days a day before its last counted after it, the rest at the end
+    assert reads == {"in_order": [True], "cutoffs": [date(2026, 10, 13), date(2026, 10, 15)]}
+    reads["cutoffs"].clear()
+    # about 700 lines a day: a day's visitors come in several batches, and each day is counted a day later
+    in_batches = stage_log(recognize(log.path), batch_lines=97)
+    assert reads["in_order"] == [True, True]
+    assert reads["cutoffs"] == [date(2026, 9, 30) + timedelta(days=n) for n in range(14)] + [date(2026, 10, 15)]
+    assert staged_cells(in_batches) == staged_cells(whole)
+    assert staged_reasons(in_batches) == staged_reasons(whole)
+    views, visitors = staged_totals(in_batches)
+    assert views == truth.views
+    assert visitors == Counter(truth.visitor_counts())
+
+
+def test_a_log_out_of_time_order_is_read_again_whole_and_counts_the_same(tmp_path, reads):
+    log = generate_log(tmp_path / "access.log", 300, seed=SEED, start=date(2026, 10, 1), end=date(2026, 10, 14))
+    lines = log.path.read_bytes().splitlines(keepends=True)
+    # two servers' logs put one after the other: the second week first, then the first
+    shuffled = tmp_path / "both.log"
+    shuffled.write_bytes(b"".join(lines[len(lines) // 2 :] + lines[: len(lines) // 2]))
+    truth = count_log(shuffled.read_bytes())
+    staged = stage_log(recognize(shuffled), batch_lines=97, number_rejects=True)
+    # the first read counted the second week's early days, then met the first week: read again, counting at the end
+    assert reads["in_order"] == [True, False]
+    assert reads["cutoffs"][-1] == date(2026, 10, 15)
+    views, visitors = staged_totals(staged)
+    assert views == truth.views
+    assert visitors == Counter(truth.visitor_counts())
+    assert staged.rows_read == truth.lines
+    assert staged.ignored == dict(truth.ignored)
+    assert staged.rejected == dict(truth.rejected)
+    assert staged.rejects.to_pylist() == [{"row": row, "reason": reason} for row, reason in truth.reject_rows]
+
+
+def test_a_visitor_late_by_less_than_a_day_is_still_one_visitor(tmp_path, reads):
+    lines = [
+        line(stamp="15/Nov/2026:23:59:58 +0900"),
+        line(stamp="16/Nov/2026:00:00:01 +0900", agent=IPHONE),
+        # written after a line of the next day (a slow request): still the 15th's visitor
+        line(stamp="15/Nov/2026:23:59:59 +0900", request="GET /coupons?page=2 HTTP/1.1"),
+        line(stamp="16/Nov/2026:09:00:00 +0900", agent=IPHONE),
+        line(stamp="17/Nov/2026:00:00:00 +0900"),
+        # a day late and more: the log is out of order, and read again whole
+        line(stamp="15/Nov/2026:12:00:00 +0900"),
+    ]
+    raw = write_log(tmp_path / "access.log", lines)
+    out_of_order = stage_log(recognize(raw), batch_lines=1)
+    assert reads["in_order"] == [True, False]
+    assert staged_cells(out_of_order) == {
+        (date(2026, 11, 15), "coupon", "view", "KR", "desktop"): (3, 1),
+        (date(2026, 11, 16), "coupon", "view", "KR", "mobile"): (2, 1),
+        (date(2026, 11, 17), "coupon", "view", "KR", "desktop"): (1, 1),
+    }
+    reads["in_order"].clear()
+    write_log(raw, lines[:-1])
+    staged = stage_log(recognize(raw), batch_lines=1)
+    assert reads["in_order"] == [True]
+    assert staged_cells(staged) == {
+        (date(2026, 11, 15), "coupon", "view", "KR", "desktop"): (2, 1),
+        (date(2026, 11, 16), "coupon", "view", "KR", "mobile"): (2, 1),
+        (date(2026, 11, 17), "coupon", "view", "KR", "desktop"): (1, 1),
+    }
 
 
 def test_a_truncated_gzip_is_refused_and_the_store_is_unchanged(store, tmp_path):

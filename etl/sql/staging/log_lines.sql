@@ -1,16 +1,17 @@
 -- An access log's lines (the view `raw_log`: row_no, line) -> one row per line: the reason it is
 -- rejected or not counted, else its Korea-time day and service step; and its address and user agent,
--- which counts/log_line_groups.sql keeps only as this load's salted hashes and distinct texts.
--- Macros log_fields, is_health_check, is_asset and the table route_steps come from etl.access_log.
+-- which etl.access_log reads a batch at a time (log_stream.sql) and keeps only as counts.
+-- Macros log_fields, is_health_check, is_asset, route_of and route_step_of come from etl.access_log.
 -- Parameters: $earliest and $latest, the days a line may have.
 with parsed as (
-    select row_no, log_fields(line) as field
+    select row_no, log_fields(line) as field, strlen(line) as line_bytes
     from raw_log
 ),
 
 typed as (
     select
         row_no,
+        line_bytes,
         field.client as client,
         field.agent as agent,
         field.method as method,
@@ -26,14 +27,14 @@ typed as (
 ),
 
 routed as (
-    select typed.*, route_steps.route_id, route_steps.route_step
+    select typed.*, route_of(path) as route_id, route_step_of(route_of(path)) as route_step
     from typed
-    left join route_steps using (path)
 ),
 
 classified as (
     select
         row_no,
+        line_bytes,
         client,
         agent,
         event_date,
@@ -63,5 +64,6 @@ select
     event_date,
     route_id,  -- the service and step (route_steps), as a small number
     client,
-    agent
+    agent,
+    line_bytes  -- the line's length in bytes, without its end: how far the read is
 from classified
