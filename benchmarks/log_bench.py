@@ -124,7 +124,9 @@ def cached_log(size: Size, cache: Path) -> None:
             "s = generate_log(Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])); "
             "Path(sys.argv[4]).write_text(json.dumps({'lines': s.lines, 'bytes': s.bytes_written}))"
         )
-        subprocess.run([sys.executable, "-c", write, str(size.path), str(rows), str(SEED), str(about)], cwd=ROOT, check=True)
+        subprocess.run(
+            [sys.executable, "-c", write, str(size.path), str(rows), str(SEED), str(about)], cwd=ROOT, check=True
+        )
     size.lines = json.loads(about.read_text())["lines"]
 
 
