@@ -108,6 +108,8 @@ def _print_results(results: list[FileResult], seconds: float) -> None:
                 f"{result.path}: batch {result.batch_id}: {result.rows_read:,} rows read, "
                 f"{result.rows_loaded:,} loaded, {result.rows_rejected:,} rejected ({result.seconds:.1f} s)"
             )
+        if not result.in_time_order:
+            print("  not in time order: read twice, every visitor held in memory until its end")
         for reason, count in result.ignored.items():
             print(f"  not counted, {reason}: {count:,}")
         for reason, count in result.rejected.items():

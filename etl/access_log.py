@@ -5,14 +5,14 @@ the user field, the query string, the referrer and the user agent. The lines
 are read and parsed by DuckDB in an in-memory connection that may not spill
 to disk (privacy rule 2), in one pass, in the file's order, a batch at a time.
 Of each line only its Korea-time day, its service step or the reason it is
-not counted, its address and its user agent reach the batch; each batch's
-distinct addresses go through Python to a country (`iptocc`, offline) and
-its new user agents to a device class and a bot flag (`ua-parser`,
-`crawlerdetect`). The batch then becomes counts of lines by reason and
-visitor groups (a day, a service step, an address and a user agent's salted
-hash), and the visitor groups of a day become counts by cell (views,
-distinct visitors, their key sums) once the log is past that day: memory
-holds a day or two of visitors, however long the log.
+not counted, its address and its user agent reach the batch; its new user
+agents go through Python to a device class and a bot flag (`ua-parser`,
+`crawlerdetect`). The batch becomes counts of lines by reason, and the lines
+of people (not bots) wait, as a day, a service step, an address and a user
+agent's salted hash, until the log is a day past their day. Then that day's
+distinct addresses go through Python to a country (`iptocc`, offline), its
+lines become counts by cell (views, distinct visitors, their key sums), and
+they are dropped: memory holds a day or two of lines, however long the log.
 
 A visitor is an address and a user agent on one day, for one service step,
 as Plausible counts without cookies: the salt is random, lives in memory for
@@ -62,6 +62,8 @@ SAMPLE_SHARE = 0.5
 # Lines read at a time: each batch's distinct addresses go to iptocc's batch call, its new user agents
 # to the parsers. About 40 MB of lines; a larger batch saves little time.
 BATCH_LINES = 250_000
+# Addresses handed to iptocc at a time: its batch call, without a list of every address in Python.
+CLIENT_BATCH = 100_000
 # A log's lines are in time order, give or take a request that took long: a day's visitors are
 # counted once the log has a line this much later, and a line of an earlier day then (a log out of
 # order) has the log read again whole.
@@ -216,6 +218,7 @@ class StagedLog:
     rows_loaded: int  # lines counted as a view or a submit
     first_event_date: date | None
     last_event_date: date | None
+    in_time_order: bool = True  # False: read twice, its visitors held until its end
 
 
 def _alternation(literals: tuple[str, ...], *, at_start: bool) -> str:
@@ -279,7 +282,7 @@ def stage_log(
     parallel: bool = True,
     stop: threading.Event | None = None,
     routes: Routes | None = None,
-    batch_lines: int = BATCH_LINES,
+    batch_lines: int | None = None,
 ) -> StagedLog:
     """Read one access log in memory and reduce it to counts by cell and lines by reason.
 
@@ -287,13 +290,14 @@ def stage_log(
     set; with `number_rejects`, a second single-threaded read numbers the
     rejected lines. Raises FileRefused.
 
-    The lines are read in the file's order, `batch_lines` at a time. A
+    The lines are read in the file's order, `batch_lines` (BATCH_LINES) at a time. A
     server writes its log in time order, so the visitors of a day are counted
     once the log has gone a day past it, and forgotten: memory holds about
     two days of visitors however long the log. A log that is not in time
     order is read again, its visitors held until its end.
     """
     routes = routes or load_routes(os.environ.get(ROUTES_ENV) or None)
+    batch_lines = batch_lines or BATCH_LINES
     options = {"number_rejects": number_rejects, "parallel": parallel, "stop": stop, "batch_lines": batch_lines}
     try:
         return _stage_log(source, progress, routes, in_order=True, **options)
@@ -381,6 +385,7 @@ def _stage_log(
             by_reason.get("counted", (0, 0))[0],
             first_day,
             last_day,
+            in_order,
         )
     except OverBudget:
         raise FileRefused(
@@ -394,7 +399,7 @@ def _stage_log(
 
 class _LogCounter:
     """Counts an access log's lines a batch at a time (log_stream.sql): lines by reason, and the
-    visitor groups of the days not yet counted, which become counts by cell once the log is past them."""
+    people's lines of the days not yet counted, which become counts by cell once the log is past them."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, salt: str, *, in_order: bool) -> None:
         self.con, self.salt, self.in_order = con, salt, in_order
@@ -402,12 +407,10 @@ class _LogCounter:
         self.bytes_read = 0
         self.latest: date | None = None  # the latest day of a counted line so far
         self.counted_before: date | None = None  # the days before it have their counts
-        codes = ", ".join(sql_string(code) for code in sorted(COUNTRIES))
-        con.execute(f"create type country_code as enum ({codes})")
         con.execute("create temp table agent_classes (agent_key ubigint primary key, is_bot boolean, device varchar)")
         con.execute(
-            "create temp table visitor_groups (event_date date, route_id utinyint, country country_code, "
-            "device varchar, client varchar, agent_key ubigint, lines bigint, key_sum bigint)"
+            "create temp table visitor_lines (event_date date, route_id utinyint, client varchar, agent_key ubigint, "
+            "device varchar, record_key utinyint)"
         )
         con.execute(
             "create temp table page_view_counts (event_date date, feature varchar, step varchar, country varchar, "
@@ -434,10 +437,7 @@ class _LogCounter:
             con.from_arrow(classes).insert_into("agent_classes")
         for reason, lines, key_sum in con.execute(sql("counts/log_batch_reasons")).fetchall():
             self.count(reason, lines, key_sum)
-        clients = con.sql(sql("counts/log_batch_clients")).to_arrow_table().column(0)
-        con.register("batch_countries", pa.table({"client": clients, "country": countries_of(clients.to_pylist())}))
-        con.execute(f"insert into visitor_groups {sql('counts/log_batch_visitors')}")
-        con.unregister("batch_countries")
+        con.execute(f"insert into visitor_lines {sql('counts/log_batch_visitors')}")
         con.unregister("log_batch")
         self.bytes_read += pc.sum(batch.column("line_bytes")).as_py() + batch.num_rows
         if last is not None and (self.latest is None or last > self.latest):
@@ -452,11 +452,25 @@ class _LogCounter:
             self._count_days_before(self.latest + timedelta(days=1))
 
     def _count_days_before(self, cutoff: date) -> None:
-        params = {"cutoff": cutoff, "salt": self.salt}
-        self.con.execute(f"insert into page_view_counts {sql('counts/page_view_counts')}", params)
+        import pyarrow as pa
+
+        con = self.con
+        clients = con.sql(sql("counts/log_day_clients"), params={"cutoff": cutoff}).to_arrow_table().column(0)
+        # a batch at a time: a log out of time order has every address here at once
+        countries = [
+            pa.array(countries_of(clients.slice(start, CLIENT_BATCH).to_pylist()), pa.string())
+            for start in range(0, len(clients), CLIENT_BATCH)
+        ]
+        con.register(
+            "day_countries", pa.table({"client": clients, "country": pa.chunked_array(countries, pa.string())})
+        )
+        con.execute(
+            f"insert into page_view_counts {sql('counts/page_view_counts')}", {"cutoff": cutoff, "salt": self.salt}
+        )
+        con.unregister("day_countries")
         # a table rebuilt, not rows deleted: DuckDB keeps deleted rows' memory
-        self.con.execute(
-            "create or replace temp table visitor_groups as from visitor_groups where event_date >= $cutoff",
+        con.execute(
+            "create or replace temp table visitor_lines as from visitor_lines where event_date >= $cutoff",
             {"cutoff": cutoff},
         )
         self.counted_before = cutoff

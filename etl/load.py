@@ -48,6 +48,7 @@ class FileResult:
     rows_loaded: int = 0
     rejected: dict[str, int] = field(default_factory=dict)
     ignored: dict[str, int] = field(default_factory=dict)  # an access log's lines not counted, by reason
+    in_time_order: bool = True  # an access log read twice, not being in time order, is not
     unknown_columns: tuple[str, ...] = ()
     seconds: float = 0.0
     source_destroyed: bool = False
@@ -186,6 +187,7 @@ def load(
             result.rejected = staged.rejected
             if isinstance(staged, StagedLog):
                 result.kind, result.ignored, result.rows_loaded = "access_log", staged.ignored, staged.rows_loaded
+                result.in_time_order = staged.in_time_order
             else:
                 result.rows_loaded = staged.rows_read - result.rows_rejected
             log = {

@@ -30,6 +30,7 @@ from conftest import FIRST_BATCH, REPO, SEED, folder_snapshot, read_rejects, run
 from test_privacy import files_under, leaked, table_values, token_in
 
 from etl import access_log
+from etl.__main__ import main as etl_main
 from etl.access_log import StagedLog, recognize, stage_log
 from etl.generate_log import generate_log
 
@@ -722,6 +723,46 @@ def test_a_log_out_of_time_order_is_read_again_whole_and_counts_the_same(tmp_pat
     assert staged.ignored == dict(truth.ignored)
     assert staged.rejected == dict(truth.rejected)
     assert staged.rejects.to_pylist() == [{"row": row, "reason": reason} for row, reason in truth.reject_rows]
+
+
+def test_the_operator_is_told_a_log_was_not_in_time_order(tmp_path, monkeypatch, capsys):
+    log = generate_log(tmp_path / "access.log", 300, seed=SEED, start=date(2026, 10, 1), end=date(2026, 10, 14))
+    lines = log.path.read_bytes().splitlines(keepends=True)
+    shuffled = tmp_path / "raw" / "both.log"
+    shuffled.parent.mkdir()
+    shuffled.write_bytes(b"".join(lines[len(lines) // 2 :] + lines[: len(lines) // 2]))
+    monkeypatch.setattr(access_log, "BATCH_LINES", 500)
+    db = tmp_path / "visitors.duckdb"
+    assert etl_main(["load", str(log.path), str(shuffled), "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    note = "  not in time order: read twice, every visitor held in memory until its end"
+    assert out.count(note) == 1
+    assert out.index(note) > out.index("both.log: batch 2")
+    assert_counts_equal(db, out, "both.log", count_log(shuffled.read_bytes()))
+    assert page_view_totals(db, 1) == page_view_totals(db, 2)
+
+
+@pytest.mark.parametrize("name", ["access.log", "access.log.gz"])
+def test_progress_runs_to_the_files_size(tmp_path, name):
+    log = generate_log(tmp_path / name, 300, seed=SEED, start=date(2026, 10, 1), end=date(2026, 10, 14))
+    seen: list[tuple[int, int]] = []
+    staged = stage_log(recognize(log.path), lambda done, total: seen.append((done, total)), batch_lines=97)
+    size = log.path.stat().st_size
+    assert staged.rows_read == log.lines
+    assert seen[-1] == (size, size)
+    assert all(0 <= done <= total == size for done, total in seen)
+    assert [done for done, _ in seen] == sorted(done for done, _ in seen)
+
+
+def test_a_gzip_logs_size_is_judged_from_its_head(tmp_path, monkeypatch):
+    monkeypatch.setattr(access_log, "COMPRESSION_SAMPLE", 64 << 10)
+    log = generate_log(tmp_path / "access.log", 3_000, seed=SEED, start=date(2026, 9, 1), end=date(2026, 10, 31))
+    packed = tmp_path / "access.log.gz"
+    packed.write_bytes(gzip.compress(log.path.read_bytes(), mtime=0))
+    assert packed.stat().st_size > 10 * access_log.COMPRESSION_SAMPLE  # judged from its head only
+    ratio = log.path.stat().st_size / packed.stat().st_size
+    assert access_log._compression_ratio(packed) == pytest.approx(ratio, rel=0.1)
+    assert access_log._compression_ratio(log.path) == 1.0  # not gzip at all
 
 
 def test_a_visitor_late_by_less_than_a_day_is_still_one_visitor(tmp_path, reads):
