@@ -59,10 +59,11 @@ _LINE = re.compile(LINE_PATTERN)
 # A file is a log when most of the first lines of its head are combined-format lines.
 SAMPLE_LINES = 200
 SAMPLE_SHARE = 0.5
-# Lines read at a time: each batch's distinct addresses go to iptocc's batch call, its new user agents
-# to the parsers. About 40 MB of lines; a larger batch saves little time.
+# Lines read at a time: a batch's new user agents go to the parsers, and its lines are counted in a few
+# queries. About 40 MB of lines; a larger batch saves little time.
 BATCH_LINES = 250_000
-# Addresses handed to iptocc at a time: its batch call, without a list of every address in Python.
+# Addresses of the days being counted handed to iptocc at a time: its batch call, without a list of
+# every address in Python (a log out of time order has them all at its end).
 CLIENT_BATCH = 100_000
 # A log's lines are in time order, give or take a request that took long: a day's visitors are
 # counted once the log has a line this much later, and a line of an earlier day then (a log out of
