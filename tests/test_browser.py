@@ -337,7 +337,7 @@ def test_a_chart_download_is_what_the_chart_shows(page: Page, server: Server, tm
     # the Overview's trend: by service and week over the last 90 days beside the 90 days before, Korean labels
     open_page(page, server, "", "period=last_90&grain=week")
     with page.expect_download() as info:
-        page.get_by_role("button", name="CSV 내려받기").first.click()
+        page.locator(".st-key-download_overview_trend").get_by_role("button", name="CSV 내려받기").click()
     downloaded = Path(info.value.path()).read_bytes()
     assert downloaded == cli_export(server, tmp_path, "week", korea_today() - timedelta(days=89), "ko", "previous")
     assert "서비스".encode() in downloaded and "비교 기간 신청 건수".encode() in downloaded
@@ -394,8 +394,13 @@ def test_the_traffic_page_says_gender_and_age_do_not_apply_and_keeps_them(page: 
 
 def test_a_traffic_download_is_the_command_lines_file(page: Page, server: Server, tmp_path: Path) -> None:
     open_page(page, server, "traffic", "period=last_30&lang=en")
+    # the funnel by service's own button (its key), not the first of three with the same label by page order
+    button = page.locator(".st-key-download_traffic_funnel_funnel").get_by_role("button", name="CSV · Funnel")
+    expect(button).to_be_enabled()
     with page.expect_download() as info:
-        page.get_by_role("button", name="CSV · Funnel").first.click()
+        button.click()
+    first = korea_today() - timedelta(days=29)
+    assert info.value.suggested_filename == f"funnel_by_feature_all_{first}_{korea_today()}_en.csv"
     downloaded = Path(info.value.path()).read_bytes()
     out = tmp_path / "cli.csv"
     command = [sys.executable, "-m", "dashboard.export", "table", "--db", server.store.path, "--count", "funnel"]
