@@ -404,7 +404,7 @@ def test_a_traffic_download_is_the_command_lines_file(page: Page, server: Server
     downloaded = Path(info.value.path()).read_bytes()
     out = tmp_path / "cli.csv"
     command = [sys.executable, "-m", "dashboard.export", "table", "--db", server.store.path, "--count", "funnel"]
-    command += ["--by", "feature", "--from", (korea_today() - timedelta(days=29)).isoformat()]
+    command += ["--by", "feature", "--from", first.isoformat()]
     command += ["--to", korea_today().isoformat(), "--lang", "en", "--out", out, "--log", tmp_path / "cli.log"]
     done = subprocess.run([str(part) for part in command], cwd=REPO, capture_output=True, text=True)
     assert (done.returncode, done.stderr) == (0, "")
