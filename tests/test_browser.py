@@ -88,6 +88,12 @@ def query_of(page: Page) -> dict[str, list[str]]:
     return parse_qs(urlsplit(page.url).query)
 
 
+def download_button(page: Page, key: str, label: str):
+    """The button of `ui.download(..., key)`: Streamlit marks a keyed element with the class st-key-<its key>,
+    so a view's own button is found whatever others share its label."""
+    return page.locator(f".st-key-download_{key}").get_by_role("button", name=label)
+
+
 def country_filter(page: Page):
     """The sidebar's country multiselect (the first multiselect of the sidebar)."""
     return page.get_by_test_id("stSidebar").get_by_test_id("stMultiSelect").first
@@ -337,7 +343,7 @@ def test_a_chart_download_is_what_the_chart_shows(page: Page, server: Server, tm
     # the Overview's trend: by service and week over the last 90 days beside the 90 days before, Korean labels
     open_page(page, server, "", "period=last_90&grain=week")
     with page.expect_download() as info:
-        page.locator(".st-key-download_overview_trend").get_by_role("button", name="CSV 내려받기").click()
+        download_button(page, "overview_trend", "CSV 내려받기").click()
     downloaded = Path(info.value.path()).read_bytes()
     assert downloaded == cli_export(server, tmp_path, "week", korea_today() - timedelta(days=89), "ko", "previous")
     assert "서비스".encode() in downloaded and "비교 기간 신청 건수".encode() in downloaded
@@ -394,11 +400,8 @@ def test_the_traffic_page_says_gender_and_age_do_not_apply_and_keeps_them(page: 
 
 def test_a_traffic_download_is_the_command_lines_file(page: Page, server: Server, tmp_path: Path) -> None:
     open_page(page, server, "traffic", "period=last_30&lang=en")
-    # the funnel by service's own button (its key), not the first of three with the same label by page order
-    button = page.locator(".st-key-download_traffic_funnel_funnel").get_by_role("button", name="CSV · Funnel")
-    expect(button).to_be_enabled()
-    with page.expect_download() as info:
-        button.click()
+    with page.expect_download() as info:  # the funnel by service's: two more buttons below share its label
+        download_button(page, "traffic_funnel_funnel", "CSV · Funnel").click()
     first = korea_today() - timedelta(days=29)
     assert info.value.suggested_filename == f"funnel_by_feature_all_{first}_{korea_today()}_en.csv"
     downloaded = Path(info.value.path()).read_bytes()
